@@ -1,0 +1,46 @@
+# The two commands a newcomer runs: `make course` (run the course) and `make test` (run the tests).
+# Both bootstrap .venv when it is missing or older than pyproject.toml, and are quick when current.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# parallel test workers (2 cores here); override with `make test JOBS=1`
+JOBS   ?= 2
+
+.PHONY: help venv course test lab bench lint clean
+
+help:
+	@echo "make course   run the course: execute every lesson into build/course/"
+	@echo "make test     run the tests (library, command line, notebooks, nbgrader round trip)"
+	@echo "make lab      open JupyterLab on the course"
+	@echo "make bench    run the benchmarks (not part of make test)"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+course: $(STAMP)
+	$(PY) -m mlcicd.course
+
+test: $(STAMP)
+	$(PY) -m pytest -q -n $(JOBS)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --notebook-dir=. notebooks/
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache
+
+# the instructor's nbgrader workflow (assign, collect, autograde, feedback, grades, formgrader)
+-include mk/instructor.mk

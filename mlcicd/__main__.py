@@ -1,0 +1,7 @@
+"""``python -m mlcicd`` is the ``mlcicd`` command."""
+
+import sys
+
+from mlcicd.cli import main
+
+sys.exit(main())
