@@ -40,7 +40,7 @@ def ref() -> pd.DataFrame:
 
 @pytest.fixture
 def schema(ref) -> Schema:
-    return infer_schema(ref, target="target", max_categories=2)
+    return infer_schema(ref, target="target", max_categories=2, slack=0.1)
 
 
 def found(report: ValidationReport) -> list[tuple[str, str, int]]:
@@ -336,3 +336,12 @@ def test_dataclasses_are_frozen_and_serialisable(schema):
         "count": 2,
     }
     assert json.loads(json.dumps(schema.to_dict()))["columns"][2]["categories"] == ["a", "b"]
+
+
+def test_default_slack_lets_a_holdout_of_the_embedded_data_pass():
+    """Real data has heavy tails: a fresh sample must not be flagged out of range by default."""
+    from mlcicd.data import load_dataset, split
+
+    for seed in range(5):
+        train, holdout = split(load_dataset(), seed=seed)
+        assert validate_data(holdout, infer_schema(train, target="target")).valid

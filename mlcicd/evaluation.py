@@ -1,0 +1,321 @@
+"""Evaluation and the quality gate: is the candidate good enough to ship?
+
+A candidate is *blessed* when it meets every threshold, is no worse than the production model by
+more than a tolerance on each threshold metric, and beats a trivial baseline (always predicting
+the most frequent class). Every check carries a one-line, human-readable detail.
+
+>>> from mlcicd.data import load_dataset, split
+>>> from mlcicd.training import ModelSpec, train_model
+>>> train, holdout = split(load_dataset(), seed=0)
+>>> trained = train_model(train, "target", ModelSpec("logistic_regression"))
+>>> decision = validate_model(trained.model, holdout, "target")
+>>> decision.blessed, decision.reasons
+(True, ())
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.dummy import DummyClassifier
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+
+from mlcicd.errors import InputError
+
+METRICS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc")
+DEFAULT_THRESHOLDS: Mapping[str, float] = {"accuracy": 0.90}
+
+
+def _features(model: Any, df: pd.DataFrame, target: str) -> pd.DataFrame:
+    """The columns ``model`` was fitted on (all non-target columns if it does not say)."""
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"evaluation data: expected a DataFrame, got {type(df).__name__}")
+    if target not in df.columns:
+        raise InputError(f"evaluation data: no target column {target!r}")
+    if len(df) == 0:
+        raise InputError("evaluation data: the data set is empty (0 rows)")
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return df.drop(columns=[target])
+    missing = [str(c) for c in names if c not in df.columns]
+    if missing:
+        raise InputError(f"evaluation data: missing feature columns: {', '.join(missing)}")
+    return df[list(names)]
+
+
+def evaluate_model(model: Any, df: pd.DataFrame, target: str) -> dict[str, Any]:
+    """Classification metrics of ``model`` on ``df``.
+
+    Binary problems score the second class of ``model.classes_`` (1 = benign by default) as
+    positive; with more classes precision, recall and f1 are macro averages. ``roc_auc`` is None
+    when the model has no ``predict_proba`` or the labels hold a single class.
+    """
+    X = _features(model, df, target)
+    y = df[target].to_numpy()
+    try:
+        predicted = model.predict(X)
+    except ValueError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"evaluation data: the model cannot predict: {first}") from None
+    classes = getattr(model, "classes_", None)
+    if classes is None:
+        classes = np.unique(np.concatenate([y, predicted]))
+    binary = len(classes) == 2
+    averaging = {"average": "binary", "pos_label": classes[1]} if binary else {"average": "macro"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        metrics: dict[str, Any] = {
+            "accuracy": accuracy_score(y, predicted),
+            "balanced_accuracy": balanced_accuracy_score(y, predicted),
+            "precision": precision_score(y, predicted, zero_division=0, **averaging),
+            "recall": recall_score(y, predicted, zero_division=0, **averaging),
+            "f1": f1_score(y, predicted, zero_division=0, **averaging),
+            "roc_auc": _roc_auc(model, X, y, classes),
+        }
+    out = {k: None if v is None else round(float(v), 6) for k, v in metrics.items()}
+    out["n_rows"] = int(len(df))
+    return out
+
+
+def _roc_auc(model: Any, X: pd.DataFrame, y: np.ndarray, classes: np.ndarray) -> float | None:
+    if not hasattr(model, "predict_proba") or len(np.unique(y)) < 2:
+        return None
+    proba = model.predict_proba(X)
+    try:
+        if len(classes) == 2:
+            return roc_auc_score(y == classes[1], proba[:, 1])
+        return roc_auc_score(y, proba, multi_class="ovr", labels=classes)
+    except ValueError:  # labels outside the model's classes
+        return None
+
+
+# ---------------------------------------------------------------------------------- the gate
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    """One check of the gate; ``detail`` is a one-line sentence saying what was compared."""
+
+    name: str
+    passed: bool
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "passed": self.passed, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """The gate's verdict; ``reasons`` are the details of the failed checks (empty if blessed)."""
+
+    blessed: bool
+    checks: tuple[GateCheck, ...]
+    reasons: tuple[str, ...]
+    metrics: dict[str, Any]
+    baseline_metrics: dict[str, Any]
+    production_metrics: dict[str, Any] | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)
+    tolerance: float = 0.01
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "blessed": self.blessed,
+            "checks": [c.to_dict() for c in self.checks],
+            "reasons": list(self.reasons),
+            "metrics": dict(self.metrics),
+            "baseline_metrics": dict(self.baseline_metrics),
+            "production_metrics": (
+                None if self.production_metrics is None else dict(self.production_metrics)
+            ),
+            "thresholds": dict(self.thresholds),
+            "tolerance": self.tolerance,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GateDecision:
+        """Rebuild a decision from :meth:`to_dict` output (unknown keys are ignored)."""
+        if not isinstance(data, Mapping):
+            raise InputError("gate decision: expected a JSON object")
+        for key in ("blessed", "checks", "reasons", "metrics", "baseline_metrics"):
+            if key not in data:
+                raise InputError(f"gate decision: missing field {key!r}")
+        try:
+            checks = tuple(
+                GateCheck(str(c["name"]), bool(c["passed"]), str(c["detail"]))
+                for c in data["checks"]
+            )
+        except (TypeError, KeyError):
+            raise InputError(
+                "gate decision: field 'checks' must be a list of {name, passed, detail}"
+            ) from None
+        if not isinstance(data["blessed"], bool):
+            raise InputError("gate decision: field 'blessed' must be true or false")
+        for key in ("metrics", "baseline_metrics"):
+            if not isinstance(data[key], Mapping):
+                raise InputError(f"gate decision: field {key!r} must be an object")
+        production = data.get("production_metrics")
+        return cls(
+            blessed=data["blessed"],
+            checks=checks,
+            reasons=tuple(str(r) for r in data["reasons"]),
+            metrics=dict(data["metrics"]),
+            baseline_metrics=dict(data["baseline_metrics"]),
+            production_metrics=None if production is None else dict(production),
+            thresholds=dict(data.get("thresholds") or {}),
+            tolerance=float(data.get("tolerance", 0.01)),
+        )
+
+
+def _check_thresholds(thresholds: Mapping[str, float], tolerance: float) -> dict[str, float]:
+    if not isinstance(thresholds, Mapping) or not thresholds:
+        raise InputError("thresholds: expected a non-empty mapping of metric -> minimum")
+    out = {}
+    for name, value in thresholds.items():
+        if name not in METRICS:
+            raise InputError(f"thresholds: unknown metric {name!r} (known: {', '.join(METRICS)})")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise InputError(f"thresholds: {name} must be a number in [0, 1], got {value!r}")
+        out[name] = float(value)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float):
+        raise InputError(f"tolerance: expected a number, got {tolerance!r}")
+    if not math.isfinite(tolerance) or tolerance < 0:
+        raise InputError(f"tolerance: must be a finite number >= 0, got {tolerance!r}")
+    return out
+
+
+def _value(metrics: Mapping[str, Any], name: str, what: str) -> float | None:
+    if not isinstance(metrics, Mapping):
+        raise InputError(f"{what}: expected a mapping of metric -> value")
+    value = metrics.get(name)
+    return None if value is None else float(value)
+
+
+def quality_gate(
+    metrics: Mapping[str, Any],
+    *,
+    baseline_metrics: Mapping[str, Any],
+    production_metrics: Mapping[str, Any] | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    tolerance: float = 0.01,
+) -> GateDecision:
+    """Decide whether the candidate with ``metrics`` is blessed (see the module docstring).
+
+    >>> d = quality_gate({"accuracy": 0.853}, baseline_metrics={"accuracy": 0.627})
+    >>> d.blessed, d.reasons
+    (False, ('accuracy 0.853 < threshold 0.900',))
+    """
+    limits = _check_thresholds(DEFAULT_THRESHOLDS if thresholds is None else thresholds, tolerance)
+    checks: list[GateCheck] = []
+    for name, minimum in limits.items():
+        value = _value(metrics, name, "metrics")
+        if value is None:
+            checks.append(GateCheck(f"threshold_{name}", False, f"{name} is not available"))
+            continue
+        ok = value >= minimum
+        sign = ">=" if ok else "<"
+        checks.append(
+            GateCheck(f"threshold_{name}", ok, f"{name} {value:.3f} {sign} threshold {minimum:.3f}")
+        )
+    if production_metrics is None:
+        checks.append(GateCheck("no_regression", True, "no production model yet"))
+    else:
+        for name in limits:
+            checks.append(_regression_check(name, metrics, production_metrics, tolerance))
+    checks.append(_baseline_check(metrics, baseline_metrics))
+    reasons = tuple(c.detail for c in checks if not c.passed)
+    return GateDecision(
+        blessed=not reasons,
+        checks=tuple(checks),
+        reasons=reasons,
+        metrics=dict(metrics),
+        baseline_metrics=dict(baseline_metrics),
+        production_metrics=None if production_metrics is None else dict(production_metrics),
+        thresholds=limits,
+        tolerance=float(tolerance),
+    )
+
+
+def _regression_check(
+    name: str, metrics: Mapping[str, Any], production: Mapping[str, Any], tolerance: float
+) -> GateCheck:
+    value = _value(metrics, name, "metrics")
+    reference = _value(production, name, "production_metrics")
+    check = f"no_regression_{name}"
+    if reference is None:
+        return GateCheck(check, True, f"production has no {name} to compare with")
+    if value is None:
+        return GateCheck(check, False, f"{name} is not available (production {reference:.3f})")
+    gap = reference - value
+    if gap > tolerance:
+        detail = (
+            f"{name} {value:.3f} is {gap:.3f} below production {reference:.3f} "
+            f"(tolerance {tolerance:.3f})"
+        )
+        return GateCheck(check, False, detail)
+    detail = (
+        f"{name} {value:.3f} vs production {reference:.3f} ({-gap:+.3f}, tolerance {tolerance:.3f})"
+    )
+    return GateCheck(check, True, detail)
+
+
+def _baseline_check(metrics: Mapping[str, Any], baseline: Mapping[str, Any]) -> GateCheck:
+    value = _value(metrics, "accuracy", "metrics")
+    reference = _value(baseline, "accuracy", "baseline_metrics")
+    if reference is None:
+        raise InputError("baseline_metrics: no accuracy")
+    if value is None:
+        return GateCheck("beats_baseline", False, "accuracy is not available")
+    ok = value > reference
+    verb = "beats" if ok else "does not beat"
+    return GateCheck(
+        "beats_baseline", ok, f"accuracy {value:.3f} {verb} the baseline {reference:.3f}"
+    )
+
+
+def validate_model(
+    model: Any,
+    holdout: pd.DataFrame,
+    target: str,
+    *,
+    production_model: Any = None,
+    thresholds: Mapping[str, float] | None = None,
+    tolerance: float = 0.01,
+    baseline_model: Any = None,
+) -> GateDecision:
+    """Evaluate the candidate, the production model and a baseline on ``holdout``, then gate.
+
+    The baseline, unless given, is a most-frequent ``DummyClassifier`` fitted on the holdout
+    labels: the accuracy anyone gets without looking at the features.
+    """
+    limits = _check_thresholds(DEFAULT_THRESHOLDS if thresholds is None else thresholds, tolerance)
+    metrics = evaluate_model(model, holdout, target)
+    if baseline_model is None:
+        features = _features(model, holdout, target)
+        baseline_model = DummyClassifier(strategy="most_frequent")
+        baseline_model.fit(features, holdout[target].to_numpy())
+    baseline = evaluate_model(baseline_model, holdout, target)
+    production = (
+        None if production_model is None else evaluate_model(production_model, holdout, target)
+    )
+    return quality_gate(
+        metrics,
+        baseline_metrics=baseline,
+        production_metrics=production,
+        thresholds=limits,
+        tolerance=tolerance,
+    )

@@ -1,0 +1,335 @@
+"""The model registry: numbered, immutable model versions and the aliases that say which one serves.
+
+Layout of a registry folder::
+
+    root/versions/0001/model.skops     the model file (see mlcicd.training.save_model)
+    root/versions/0001/metadata.json   provenance, gate decision, artifact_sha256
+    root/aliases.json                  {"production": 3, "previous": 2, "history": [1, 2, 3]}
+    root/.lock                         writers hold an exclusive fcntl.flock on it
+
+Crash safety: a version is written completely into ``root/.tmp-<uuid>/`` (files fsynced) and then
+renamed to ``root/versions/NNNN`` in one step, so a version folder is either complete or absent;
+only then is ``aliases.json`` replaced atomically (temp file + rename). Readers ignore the
+leftovers of a crashed writer (``.tmp-*`` folders, ``.aliases.json.*.tmp`` files); the next
+writer removes them. Writers (deploy, rollback) hold the lock, so concurrent deploys get
+distinct numbers (max existing + 1); readers need no lock.
+
+Aliases: ``history`` lists the production versions in the order they were promoted, the last
+being ``production`` and the one before it ``previous``. A deploy appends; a rollback drops the
+last entry, so repeated rollbacks walk back through earlier production models.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mlcicd.errors import CheckFailed, InputError
+from mlcicd.evaluation import GateDecision
+from mlcicd.files import atomic_write_json, check_readable_file, read_json
+from mlcicd.training import TrainedModel, load_model_bytes, model_fingerprint, save_model
+
+ALIASES = ("production", "previous")
+MODEL_FILE = "model.skops"
+METADATA_FILE = "metadata.json"
+_VERSION_DIR = re.compile(r"\d{4,}")
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One stored version: its number, its folder and the content of its ``metadata.json``."""
+
+    version: int
+    path: Path
+    metadata: dict[str, Any]
+
+    @property
+    def model_file(self) -> Path:
+        return self.path / MODEL_FILE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "path": str(self.path), "metadata": dict(self.metadata)}
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _schema_dict(schema: Any) -> dict[str, Any] | None:
+    if schema is None:
+        return None
+    if hasattr(schema, "to_dict"):
+        return schema.to_dict()
+    if isinstance(schema, Mapping):
+        return dict(schema)
+    raise InputError(f"deploy: schema must be a Schema or a mapping, got {type(schema).__name__}")
+
+
+class Registry:
+    """A registry folder (created on the first deploy).
+
+    >>> import tempfile
+    >>> reg = Registry(tempfile.mkdtemp())
+    >>> reg.versions(), reg.aliases(), reg.production()
+    ([], {}, None)
+    """
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        if self.root.exists() and not self.root.is_dir():
+            raise InputError(f"registry {self.root}: not a directory")
+        self._state()  # a malformed aliases.json is reported on opening
+
+    def __repr__(self) -> str:
+        return f"Registry({str(self.root)!r})"
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.root / "versions"
+
+    @property
+    def aliases_path(self) -> Path:
+        return self.root / "aliases.json"
+
+    # ------------------------------------------------------------------------------ reading
+
+    def _numbers(self) -> list[int]:
+        if not self.versions_dir.is_dir():
+            return []
+        return sorted(
+            int(p.name)
+            for p in self.versions_dir.iterdir()
+            if p.is_dir() and _VERSION_DIR.fullmatch(p.name)
+        )
+
+    def _version(self, number: int) -> ModelVersion:
+        path = self.versions_dir / f"{number:04d}"
+        metadata = read_json(path / METADATA_FILE, "registry metadata")
+        if not isinstance(metadata, dict) or "artifact_sha256" not in metadata:
+            raise InputError(
+                f"registry metadata {path / METADATA_FILE}: not a version record "
+                "(expected an object with artifact_sha256)"
+            )
+        return ModelVersion(version=number, path=path, metadata=metadata)
+
+    def _state(self) -> dict[str, Any]:
+        """The parsed, checked aliases.json (empty state when there is none)."""
+        empty = {"production": None, "previous": None, "history": []}
+        if not self.aliases_path.exists():
+            return empty
+        where = f"registry aliases {self.aliases_path}"
+        data = read_json(self.aliases_path, "registry aliases")
+        if not isinstance(data, dict):
+            raise InputError(f"{where}: expected a JSON object")
+        history = data.get("history", [])
+        if not isinstance(history, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in history
+        ):
+            raise InputError(f"{where}: history must be a list of version numbers")
+        expected = {
+            "production": history[-1] if history else None,
+            "previous": history[-2] if len(history) > 1 else None,
+        }
+        for alias, value in expected.items():
+            if data.get(alias) != value:
+                raise InputError(
+                    f"{where}: {alias} is {data.get(alias)!r} but the history says {value!r}"
+                )
+        missing = sorted(set(history) - set(self._numbers()))
+        if missing:
+            raise InputError(f"{where}: refers to version {missing[0]} which does not exist")
+        return {**expected, "history": history}
+
+    def versions(self) -> list[ModelVersion]:
+        """Every complete version, oldest first."""
+        return [self._version(n) for n in self._numbers()]
+
+    def aliases(self) -> dict[str, int]:
+        """The aliases that are set, e.g. ``{"production": 3, "previous": 2}``."""
+        state = self._state()
+        return {alias: state[alias] for alias in ALIASES if state[alias] is not None}
+
+    def history(self) -> list[int]:
+        """The production versions in the order they were promoted (the last one serves)."""
+        return list(self._state()["history"])
+
+    def get(self, ref: int | str = "production") -> ModelVersion:
+        """The version ``ref``: a number (``3`` or ``"3"``) or an alias (``"production"``)."""
+        if isinstance(ref, str) and ref.strip().isdigit():
+            ref = int(ref)
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            numbers = self._numbers()
+            if ref not in numbers:
+                known = ", ".join(map(str, numbers)) or "none yet"
+                raise InputError(f"registry {self.root}: no version {ref} (versions: {known})")
+            return self._version(ref)
+        if ref not in ALIASES:
+            raise InputError(
+                f"registry {self.root}: unknown reference {ref!r} "
+                f"(use a version number or one of: {', '.join(ALIASES)})"
+            )
+        number = self._state()[ref]
+        if number is None:
+            raise InputError(f"registry {self.root}: alias {ref!r} is not set")
+        return self._version(number)
+
+    def load(self, ref: int | str = "production") -> TrainedModel:
+        """Load version ``ref`` after checking its file against the recorded sha256."""
+        version = self.get(ref)
+        path = check_readable_file(version.model_file, "registry model")
+        data = path.read_bytes()
+        actual = hashlib.sha256(data).hexdigest()
+        expected = version.metadata["artifact_sha256"]
+        if actual != expected:
+            raise CheckFailed(
+                f"registry model {path}: sha256 {actual[:12]}... does not match the recorded "
+                f"{str(expected)[:12]}...; the file was modified, refusing to load it"
+            )
+        return load_model_bytes(data, path)
+
+    def production(self) -> TrainedModel | None:
+        """The production model, or None before the first deploy."""
+        return self.load("production") if self._state()["production"] is not None else None
+
+    def find_by_artifact(self, sha256: str) -> ModelVersion | None:
+        """The version whose model file hash or model fingerprint is ``sha256``, if any.
+
+        Model files are not byte-reproducible (skops zips carry timestamps), so an identical
+        model saved twice is recognised by its ``model_fingerprint`` (the canonical content).
+        """
+        for version in self.versions():
+            meta = version.metadata
+            if sha256 in (meta.get("artifact_sha256"), meta.get("model_fingerprint")):
+                return version
+        return None
+
+    # ------------------------------------------------------------------------------ writing
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "a+b") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    def deploy(
+        self, trained: TrainedModel, decision: GateDecision, *, schema: Any = None
+    ) -> ModelVersion:
+        """Store ``trained`` as a new version and make it production (previous <- production).
+
+        Refused with :class:`CheckFailed` (registry untouched) unless ``decision.blessed``.
+        A model already in the registry (same model fingerprint) is promoted, not copied.
+        """
+        if not isinstance(trained, TrainedModel):
+            raise InputError(f"deploy: expected a TrainedModel, got {type(trained).__name__}")
+        if not isinstance(decision, GateDecision):
+            raise InputError(f"deploy: expected a GateDecision, got {type(decision).__name__}")
+        if not decision.blessed:
+            why = "; ".join(decision.reasons) or "no reason recorded"
+            raise CheckFailed(f"deploy refused: the quality gate did not bless the model ({why})")
+        schema_dict = _schema_dict(schema)
+        fingerprint = model_fingerprint(trained.model)
+        with self._locked():
+            self._remove_leftovers()
+            state = self._state()
+            version = self.find_by_artifact(fingerprint)
+            if version is None:
+                version = self._write_version(trained, decision, schema_dict, fingerprint)
+            self._promote(state, version.version)
+        return version
+
+    def rollback(self) -> ModelVersion:
+        """Make the previous production model serve again; returns the new production version."""
+        with self._locked():
+            self._remove_leftovers()
+            state = self._state()
+            history = state["history"][:-1]
+            if not history:
+                raise CheckFailed(
+                    f"registry {self.root}: nothing to roll back to (no previous production model)"
+                )
+            self._write_aliases(history)
+            return self._version(history[-1])
+
+    def _remove_leftovers(self) -> None:
+        """Delete the temporary folders of writers that died (we hold the lock: none is live)."""
+        for tmp in self.root.glob(".tmp-*"):
+            shutil.rmtree(tmp, ignore_errors=True)
+        for tmp in self.root.glob(f".{self.aliases_path.name}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+    def _write_version(
+        self,
+        trained: TrainedModel,
+        decision: GateDecision,
+        schema: dict[str, Any] | None,
+        fingerprint: str,
+    ) -> ModelVersion:
+        number = max(self._numbers(), default=0) + 1
+        tmp = self.root / f".tmp-{uuid.uuid4().hex}"
+        tmp.mkdir()
+        try:
+            model_file = save_model(trained, tmp / MODEL_FILE)
+            metadata = {
+                "version": number,
+                "model_name": trained.spec.name,
+                "params": trained.spec.param_dict,
+                "data_fingerprint": trained.metadata.get("data_fingerprint"),
+                "schema": schema,
+                "metrics": dict(decision.metrics),
+                "gate": decision.to_dict(),
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "artifact_sha256": _sha256_file(model_file),
+                "model_fingerprint": fingerprint,
+                "training": dict(trained.metadata),
+            }
+            with open(tmp / METADATA_FILE, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            _fsync_dir(tmp)
+            self.versions_dir.mkdir(exist_ok=True)
+            final = self.versions_dir / f"{number:04d}"
+            os.rename(tmp, final)
+            _fsync_dir(self.versions_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return ModelVersion(version=number, path=final, metadata=metadata)
+
+    def _promote(self, state: dict[str, Any], number: int) -> None:
+        if state["production"] != number:
+            self._write_aliases([*state["history"], number])
+
+    def _write_aliases(self, history: list[int]) -> None:
+        atomic_write_json(
+            self.aliases_path,
+            {
+                "production": history[-1] if history else None,
+                "previous": history[-2] if len(history) > 1 else None,
+                "history": history,
+            },
+        )
+        _fsync_dir(self.root)

@@ -1,0 +1,163 @@
+"""The interactive faces of the lessons: self-check questions and explorers.
+
+Both keep their logic in plain methods (``SelfCheck.check``, ``Explorer.update``) that tests call
+without a browser; the ipywidgets only wire those methods to clicks and slider moves.
+
+>>> q = SelfCheck("2 + 2?", ["3", "4"], answer=1, explanation="Arithmetic.")
+>>> q.check(1)[0], q.check(0)[0]
+(True, False)
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from mlcicd.errors import InputError
+
+
+class SelfCheck:
+    """A multiple-choice question with instant feedback."""
+
+    def __init__(self, question: str, options: Sequence[str], answer: int, explanation: str = ""):
+        if len(options) < 2:
+            raise InputError("options: a question needs at least two options")
+        if not 0 <= answer < len(options):
+            raise InputError(f"answer: {answer} is not an option index (0..{len(options) - 1})")
+        self.question, self.options = question, list(options)
+        self.answer, self.explanation = answer, explanation
+        self.attempts = 0
+        self._widget = None
+
+    def check(self, choice: int | None) -> tuple[bool, str]:
+        """Grade ``choice`` (an option index); return (correct, feedback text)."""
+        if choice is None:
+            return False, "Pick an option first."
+        self.attempts += 1
+        if choice == self.answer:
+            return True, f"Correct. {self.explanation}".strip()
+        return False, f"Not quite: '{self.options[choice]}' is not it. Think again and retry."
+
+    @property
+    def widget(self):
+        """The ipywidgets face: radio buttons, a Check button and a feedback line."""
+        if self._widget is None:
+            self._widget = self._build()
+        return self._widget
+
+    def _build(self):
+        import ipywidgets as w
+
+        radio = w.RadioButtons(options=[(o, i) for i, o in enumerate(self.options)], value=None,
+                               layout=w.Layout(width="max-content"))  # fmt: skip
+        button = w.Button(description="Check", button_style="info")
+        feedback = w.HTML()
+
+        def on_click(_):
+            ok, text = self.check(radio.value)
+            colour = "green" if ok else "#b00"
+            feedback.value = f"<span style='color:{colour}'>{html.escape(text)}</span>"
+
+        button.on_click(on_click)
+        box = w.VBox([w.HTML(f"<b>{html.escape(self.question)}</b>"), radio, button, feedback])
+        box.radio, box.button, box.feedback = radio, button, feedback
+        return box
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+
+class Explorer:
+    """Controls that re-run a real computation and redraw its plot.
+
+    ``compute(**values)`` does the work and returns a result; ``draw(result, ax)`` plots it on a
+    matplotlib axis; ``describe(result)`` (optional) gives the one-line summary shown above the plot.
+    """
+
+    def __init__(
+        self,
+        controls: Mapping[str, Any],
+        compute: Callable[..., Any],
+        draw: Callable[[Any, Any], None],
+        describe: Callable[[Any], str] | None = None,
+        *,
+        run_button: bool = True,
+        figsize: tuple[float, float] = (7, 4),
+    ):
+        self.controls = dict(controls)
+        self.compute, self.draw, self.describe = compute, draw, describe
+        self.run_button, self.figsize = run_button, figsize
+        self.last_result: Any = None
+        self.last_values: dict[str, Any] = {}
+        self.summary = ""
+        self.runs = 0
+        self._widget = None
+
+    def values(self) -> dict[str, Any]:
+        return {name: control.value for name, control in self.controls.items()}
+
+    def update(self, **overrides: Any):
+        """Re-run ``compute`` with the controls' values (or ``overrides``) and redraw."""
+        import matplotlib.pyplot as plt
+
+        values = {**self.values(), **overrides}
+        unknown = set(overrides) - set(self.controls)
+        if unknown:
+            raise InputError(f"update: unknown control(s) {', '.join(sorted(unknown))}")
+        self.last_result = self.compute(**values)
+        self.last_values = values
+        self.runs += 1
+        self.summary = self.describe(self.last_result) if self.describe else ""
+        fig, ax = plt.subplots(figsize=self.figsize)
+        self.draw(self.last_result, ax)
+        fig.tight_layout()
+        self.figure = fig
+        if self._widget is not None:
+            self._show(fig)
+        else:
+            plt.close(fig)
+        return self.last_result
+
+    @property
+    def widget(self):
+        if self._widget is None:
+            self._widget = self._build()
+        return self._widget
+
+    def _build(self):
+        import ipywidgets as w
+
+        self._label = w.HTML()
+        self._out = w.Output()
+        children = list(self.controls.values())
+        if self.run_button:
+            button = w.Button(description="Run", button_style="primary")
+            button.on_click(lambda _: self.update())
+            children.append(button)
+        else:
+            for control in self.controls.values():
+                control.observe(lambda _: self.update(), names="value")
+        box = w.VBox(
+            [w.HBox(children, layout=w.Layout(flex_flow="row wrap")), self._label, self._out]
+        )
+        return box
+
+    def _show(self, fig) -> None:
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        self._label.value = f"<b>{html.escape(self.summary)}</b>" if self.summary else ""
+        self._out.clear_output(wait=True)
+        with self._out:
+            display(fig)
+        plt.close(fig)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        widget = self.widget
+        self.update()
+        display(widget)

@@ -1,0 +1,57 @@
+"""Shared fixtures: isolated Jupyter folders, and lesson notebooks executed once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def jupyter_env(tmp_path_factory):
+    """Point every Jupyter and IPython folder at a temporary one, so nothing lands in $HOME."""
+    base = tmp_path_factory.mktemp("jupyter-home")
+    saved = {}
+    for var, sub in (
+        ("JUPYTER_CONFIG_DIR", "config"),
+        ("JUPYTER_DATA_DIR", "data"),
+        ("JUPYTER_RUNTIME_DIR", "runtime"),
+        ("IPYTHONDIR", "ipython"),
+        ("MPLCONFIGDIR", "matplotlib"),
+    ):
+        (base / sub).mkdir()
+        saved[var] = os.environ.get(var)
+        os.environ[var] = str(base / sub)
+    yield base
+    for var, value in saved.items():
+        if value is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = value
+
+
+_runs: dict[str, object] = {}
+
+
+@pytest.fixture(scope="session")
+def run_lesson(jupyter_env, tmp_path_factory):
+    """``run_lesson("06_performance_analysis")`` executes that lesson once with its CI parameters.
+
+    Returns a :class:`mlcicd.course.NotebookRun`; its ``results`` are what the notebook recorded.
+    The executed copy is also kept under ``build/test-course/`` for inspection.
+    """
+    from mlcicd.course import NOTEBOOKS, run_notebook
+
+    build = ROOT / "build" / "test-course"
+
+    def run(stem: str):
+        if stem not in _runs:
+            notebook = NOTEBOOKS / f"{stem}.ipynb"
+            assert notebook.is_file(), f"no lesson {notebook}"
+            _runs[stem] = run_notebook(notebook, build, ci=True)
+        return _runs[stem]
+
+    return run

@@ -1,0 +1,278 @@
+"""The command line as a CI job uses it: the steps chain, and every failure is exit 1 or 2 in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlcicd.cli import main
+from mlcicd.data import load_dataset, production_batches, split
+
+
+@pytest.fixture(scope="module")
+def csvs(tmp_path_factory):
+    """train.csv, holdout.csv, drifted.csv and same.csv from the embedded dataset."""
+    folder = tmp_path_factory.mktemp("csv")
+    train, holdout = split(load_dataset(), seed=0)
+    train.to_csv(folder / "train.csv", index=False)
+    holdout.to_csv(folder / "holdout.csv", index=False)
+    drifted = production_batches(train, n_batches=4, batch_size=300, covariate_shift=2.0, seed=1)[
+        -1
+    ]
+    drifted.to_csv(folder / "drifted.csv", index=False)
+    holdout.to_csv(folder / "same.csv", index=False)
+    return folder
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys, *argv):
+    code, out, err = run(capsys, *argv, "--json")
+    return code, json.loads(out), err
+
+
+def one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert lines[0].startswith("mlcicd: error: ")
+    return lines[0]
+
+
+def test_the_ci_steps_chain(csvs, tmp_path, capsys):
+    schema, model, registry = tmp_path / "schema.json", tmp_path / "model.skops", tmp_path / "reg"
+    code, out, _ = run_json(
+        capsys, "infer-schema", csvs / "train.csv", "--target", "target", "-o", schema
+    )
+    assert code == 0 and out["columns"] == 31 and schema.exists()
+
+    code, out, _ = run_json(capsys, "validate-data", csvs / "train.csv", "--schema", schema)
+    assert code == 0 and out["valid"] is True and out["anomalies"] == []
+
+    code, out, _ = run_json(capsys, "train", csvs / "train.csv", "--target", "target", "-o", model)
+    assert code == 0 and out["model_name"] == "logistic_regression" and model.exists()
+
+    code, out, _ = run_json(
+        capsys,
+        "test-model",
+        model,
+        csvs / "holdout.csv",
+        "--target",
+        "target",
+        "--registry",
+        registry,
+    )
+    assert code == 0 and out["blessed"] is True and out["metrics"]["accuracy"] >= 0.9
+    assert isinstance(out["reasons"], list)
+
+    code, out, _ = run_json(capsys, "deploy", model, "--registry", registry, "--schema", schema)
+    assert code == 0 and out["version"] == 1
+
+    # a second, different model: test against production, deploy, then roll back
+    model2 = tmp_path / "model2.skops"
+    code, _, _ = run(
+        capsys, "train", csvs / "train.csv", "--target", "target", "-o", model2,
+        "--model", "random_forest", "--param", "n_estimators=30", "--param", "max_depth=4",
+    )  # fmt: skip
+    assert code == 0
+    code, out, _ = run_json(
+        capsys, "test-model", model2, csvs / "holdout.csv", "--target", "target", "--registry", registry,
+        "--tolerance", "0.05",
+    )  # fmt: skip
+    assert code == 0 and out["blessed"] is True, out["reasons"]
+    code, out, _ = run_json(capsys, "deploy", model2, "--registry", registry)
+    assert code == 0 and out["version"] == 2
+
+    code, out, _ = run_json(capsys, "registry", "--registry", registry)
+    assert code == 0
+    assert [v["version"] for v in out["versions"]] == [1, 2]
+    assert out["aliases"]["production"] == 2 and out["aliases"]["previous"] == 1
+
+    code, out, _ = run_json(capsys, "monitor", csvs / "train.csv", csvs / "same.csv",
+                            "--target", "target", "--registry", registry)  # fmt: skip
+    assert code == 0 and out["retrain"] is False and out["dataset_drift"] is False
+    assert len(out["features"]) == 30
+    assert set(out["features"][0]) >= {"feature", "method", "statistic", "p_value", "psi", "drift"}
+
+    code, out, _ = run_json(
+        capsys, "monitor", csvs / "train.csv", csvs / "drifted.csv", "--target", "target"
+    )
+    assert code == 1 and out["retrain"] is True and out["drift_share"] > 0
+
+    code, out, _ = run_json(capsys, "rollback", "--registry", registry)
+    assert code == 0 and out["production"] == 1
+
+
+def test_text_output_is_readable(csvs, tmp_path, capsys):
+    schema = tmp_path / "s.json"
+    assert run(capsys, "infer-schema", csvs / "train.csv", "-o", schema)[0] == 0
+    code, out, _ = run(capsys, "validate-data", csvs / "holdout.csv", "--schema", schema)
+    assert code == 0 and "valid" in out
+
+
+def test_validate_data_reports_anomalies_with_exit_1(csvs, tmp_path, capsys):
+    schema = tmp_path / "schema.json"
+    run(capsys, "infer-schema", csvs / "train.csv", "--target", "target", "-o", schema)
+    bad = load_dataset().head(50).drop(columns=["mean_radius"])
+    bad.loc[0:4, "mean_texture"] = None
+    bad["extra"] = 1
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    code, out, _ = run_json(capsys, "validate-data", tmp_path / "bad.csv", "--schema", schema)
+    assert code == 1 and out["valid"] is False
+    kinds = {(a["column"], a["kind"]) for a in out["anomalies"]}
+    assert ("mean_radius", "missing_column") in kinds
+    assert ("extra", "unexpected_column") in kinds
+    assert ("mean_texture", "missing_values") in kinds
+
+
+def test_gate_rejects_and_deploy_refuses(csvs, tmp_path, capsys):
+    model, registry = tmp_path / "dummy.skops", tmp_path / "reg"
+    assert (
+        run(
+            capsys,
+            "train",
+            csvs / "train.csv",
+            "--target",
+            "target",
+            "-o",
+            model,
+            "--model",
+            "dummy",
+        )[0]
+        == 0
+    )
+    code, out, _ = run_json(capsys, "test-model", model, csvs / "holdout.csv", "--target", "target")
+    assert code == 1 and out["blessed"] is False and out["reasons"]
+    code, out, err = run_json(capsys, "deploy", model, "--registry", registry)
+    assert code == 1 and out["deployed"] is False and "not blessed" in out["reason"]
+    assert not (registry / "versions").exists() or not any((registry / "versions").iterdir())
+
+
+def test_deploy_without_gate_or_for_another_model_is_refused(csvs, tmp_path, capsys):
+    a, b = tmp_path / "a.skops", tmp_path / "b.skops"
+    run(capsys, "train", csvs / "train.csv", "--target", "target", "-o", a)
+    run(capsys, "train", csvs / "train.csv", "--target", "target", "-o", b, "--param", "C=0.01")
+    code, out, _ = run(capsys, "deploy", a, "--registry", tmp_path / "reg")
+    assert code == 1 and "run test-model first" in out
+    run(capsys, "test-model", a, csvs / "holdout.csv", "--target", "target")
+    code, out, _ = run(
+        capsys, "deploy", b, "--registry", tmp_path / "reg", "--decision", str(a) + ".gate.json"
+    )
+    assert code == 1 and "another model" in out
+
+
+def test_rollback_with_nothing_to_roll_back_is_exit_1(csvs, tmp_path, capsys):
+    model, registry = tmp_path / "m.skops", tmp_path / "reg"
+    run(capsys, "train", csvs / "train.csv", "--target", "target", "-o", model)
+    run(capsys, "test-model", model, csvs / "holdout.csv", "--target", "target")
+    assert run(capsys, "deploy", model, "--registry", registry)[0] == 0
+    code, _, err = run(capsys, "rollback", "--registry", registry)
+    assert code == 1
+    one_line(err)
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["validate-data", "{tmp}/nope.csv", "--schema", "{tmp}/schema.json"], "nope.csv"),
+        (["validate-data", "{tmp}", "--schema", "{tmp}/schema.json"], "directory"),
+        (["validate-data", "{tmp}/empty.csv", "--schema", "{tmp}/schema.json"], "empty"),
+        (["validate-data", "{tmp}/binary.csv", "--schema", "{tmp}/schema.json"], "not a CSV"),
+        (["validate-data", "{csvs}/train.csv", "--schema", "{tmp}/broken.json"], "broken.json"),
+        (["validate-data", "{csvs}/train.csv", "--schema", "{tmp}/notaschema.json"], "notaschema.json"),
+        (["train", "{csvs}/train.csv", "--target", "target", "-o", "{tmp}/m.skops", "--model", "svm"], "svm"),
+        (["train", "{csvs}/train.csv", "--target", "target", "-o", "{tmp}/m.skops", "--param", "nope=1"], "nope"),
+        (["train", "{csvs}/train.csv", "--target", "target", "-o", "{tmp}/m.skops", "--param", "C"], "--param"),
+        (["train", "{csvs}/train.csv", "--target", "label", "-o", "{tmp}/m.skops"], "label"),
+        (["train", "{csvs}/train.csv", "--target", "target", "-o", "{tmp}/no/such/dir/m.skops"], "does not exist"),
+        (["test-model", "{csvs}/train.csv", "{csvs}/holdout.csv", "--target", "target"], "train.csv"),
+        (["test-model", "{tmp}/m0.skops", "{csvs}/holdout.csv", "--target", "target", "--min-accuracy", "x"], "--min-accuracy"),
+        (["monitor", "{csvs}/train.csv", "{tmp}/nope.csv"], "nope.csv"),
+        (["registry", "--registry", "{tmp}/noregistry"], "noregistry"),
+        (["pipeline", "--versions", "0"], "--versions"),
+        (["frobnicate"], "frobnicate"),
+        (["train", "{csvs}/train.csv"], "required"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_exit_2_with_one_line(csvs, tmp_path, capsys, argv, needle):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "binary.csv").write_bytes(b"\x00\x01\x02PK\x03\x04")
+    (tmp_path / "broken.json").write_text('{"columns": [')
+    (tmp_path / "notaschema.json").write_text('{"hello": "world"}')
+    run(capsys, "infer-schema", csvs / "train.csv", "-o", tmp_path / "schema.json")
+    run(capsys, "train", csvs / "train.csv", "--target", "target", "-o", tmp_path / "m0.skops")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    argv = [a.format(tmp=tmp_path, csvs=csvs) for a in argv]
+    code, out, err = run(capsys, *argv)
+    assert code == 2, (out, err)
+    line = one_line(err)
+    assert needle in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == before, "no partial output file"
+
+
+def test_json_errors_are_json_too(tmp_path, capsys):
+    code, out, err = run(
+        capsys, "validate-data", tmp_path / "x.csv", "--schema", tmp_path / "s.json", "--json"
+    )
+    assert code == 2
+    assert json.loads(out)["exit_code"] == 2
+    one_line(err)
+
+
+def test_pipeline_command_prints_stage_times(tmp_path, capsys):
+    code, out, _ = run(capsys, "pipeline", "--versions", "3", "--registry", tmp_path / "reg")
+    assert code == 0
+    for stage in ("validate_data", "train", "validate_model", "deploy", "monitor"):
+        assert stage in out
+    code, out, _ = run_json(capsys, "pipeline", "--versions", "3")
+    assert code == 0 and out["counts"]["train"] == 3
+    assert set(out["stage_seconds"]) >= {"train", "validate_model"}
+
+
+def test_console_script_runs_without_traceback(tmp_path):
+    env = dict(os.environ)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mlcicd",
+            "validate-data",
+            str(tmp_path / "x.csv"),
+            "--schema",
+            "s.json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "s.json: no such file" in proc.stderr
+
+
+def test_missing_registry_folder_for_test_model_is_fine(csvs, tmp_path, capsys):
+    """A first run has no registry yet: the gate skips the production comparison."""
+    model = tmp_path / "m.skops"
+    run(capsys, "train", csvs / "train.csv", "--target", "target", "-o", model)
+    code, out, _ = run_json(
+        capsys,
+        "test-model",
+        model,
+        csvs / "holdout.csv",
+        "--target",
+        "target",
+        "--registry",
+        tmp_path / "none",
+    )
+    assert code == 0 and out["blessed"] is True
+    assert not Path(tmp_path / "none").exists()

@@ -1,0 +1,274 @@
+"""Evaluation metrics and the quality gate."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sklearn.linear_model import Perceptron
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+
+from mlcicd.data import load_dataset, split
+from mlcicd.errors import InputError
+from mlcicd.evaluation import (
+    METRICS,
+    GateCheck,
+    GateDecision,
+    evaluate_model,
+    quality_gate,
+    validate_model,
+)
+from mlcicd.training import ModelSpec, train_model
+
+BASE = {"accuracy": 0.627}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return split(load_dataset(), seed=0)
+
+
+@pytest.fixture(scope="module")
+def lr(data):
+    return train_model(data[0], "target", ModelSpec("logistic_regression")).model
+
+
+@pytest.fixture(scope="module")
+def stump(data):
+    return train_model(data[0], "target", ModelSpec("decision_tree", {"max_depth": 1})).model
+
+
+# ---------------------------------------------------------------------------------- metrics
+
+
+def test_evaluate_model_matches_scikit_learn(data, lr):
+    holdout = data[1]
+    X, y = holdout.drop(columns="target"), holdout["target"]
+    pred, proba = lr.predict(X), lr.predict_proba(X)[:, 1]
+    metrics = evaluate_model(lr, holdout, "target")
+    assert metrics == {
+        "accuracy": round(accuracy_score(y, pred), 6),
+        "balanced_accuracy": round(balanced_accuracy_score(y, pred), 6),
+        "precision": round(precision_score(y, pred), 6),
+        "recall": round(recall_score(y, pred), 6),
+        "f1": round(f1_score(y, pred), 6),
+        "roc_auc": round(roc_auc_score(y, proba), 6),
+        "n_rows": 143,
+    }
+    assert metrics["accuracy"] > 0.9
+    assert tuple(k for k in metrics if k != "n_rows") == METRICS
+
+
+def test_roc_auc_is_none_without_predict_proba(data):
+    train, holdout = data
+    model = Perceptron(random_state=0).fit(train.drop(columns="target"), train["target"])
+    metrics = evaluate_model(model, holdout, "target")
+    assert metrics["roc_auc"] is None
+    assert 0 < metrics["accuracy"] <= 1
+
+
+def test_evaluate_uses_the_columns_the_model_was_fitted_on(data, lr):
+    holdout = data[1]
+    shuffled = holdout[list(reversed(holdout.columns))].assign(extra=1.0)
+    assert evaluate_model(lr, shuffled, "target") == evaluate_model(lr, holdout, "target")
+
+
+def test_evaluate_names_missing_columns(data, lr):
+    holdout = data[1]
+    with pytest.raises(InputError, match="missing feature columns: mean_radius, worst_area"):
+        evaluate_model(lr, holdout.drop(columns=["mean_radius", "worst_area"]), "target")
+    with pytest.raises(InputError, match="no target column 'label'"):
+        evaluate_model(lr, holdout, "label")
+    with pytest.raises(InputError, match="empty"):
+        evaluate_model(lr, holdout.iloc[:0], "target")
+
+
+# ---------------------------------------------------------------------------------- the gate
+
+
+def test_below_threshold_is_not_blessed():
+    d = quality_gate({"accuracy": 0.853}, baseline_metrics=BASE)
+    assert not d.blessed
+    assert d.reasons == ("accuracy 0.853 < threshold 0.900",)
+    assert d.checks == (
+        GateCheck("threshold_accuracy", False, "accuracy 0.853 < threshold 0.900"),
+        GateCheck("no_regression", True, "no production model yet"),
+        GateCheck("beats_baseline", True, "accuracy 0.853 beats the baseline 0.627"),
+    )
+
+
+def test_a_good_candidate_without_production_is_blessed():
+    d = quality_gate({"accuracy": 0.951}, baseline_metrics=BASE)
+    assert d.blessed and d.reasons == ()
+    assert [c.passed for c in d.checks] == [True, True, True]
+    assert d.checks[0].detail == "accuracy 0.951 >= threshold 0.900"
+
+
+def test_regression_beyond_tolerance_is_not_blessed():
+    d = quality_gate(
+        {"accuracy": 0.912}, baseline_metrics=BASE, production_metrics={"accuracy": 0.943}
+    )
+    assert not d.blessed
+    assert d.reasons == ("accuracy 0.912 is 0.031 below production 0.943 (tolerance 0.010)",)
+
+
+def test_regression_within_tolerance_is_blessed():
+    d = quality_gate(
+        {"accuracy": 0.935}, baseline_metrics=BASE, production_metrics={"accuracy": 0.943}
+    )
+    assert d.blessed
+    assert d.checks[1] == GateCheck(
+        "no_regression_accuracy",
+        True,
+        "accuracy 0.935 vs production 0.943 (-0.008, tolerance 0.010)",
+    )
+    wider = quality_gate(
+        {"accuracy": 0.912},
+        baseline_metrics=BASE,
+        production_metrics={"accuracy": 0.943},
+        tolerance=0.05,
+    )
+    assert wider.blessed
+
+
+def test_the_baseline_must_be_beaten_strictly():
+    d = quality_gate({"accuracy": 0.6}, baseline_metrics=BASE, thresholds={"accuracy": 0.5})
+    assert d.reasons == ("accuracy 0.600 does not beat the baseline 0.627",)
+    tie = quality_gate({"accuracy": 0.951}, baseline_metrics={"accuracy": 0.951})
+    assert tie.reasons == ("accuracy 0.951 does not beat the baseline 0.951",)
+
+
+def test_every_threshold_metric_is_checked_against_production():
+    d = quality_gate(
+        {"accuracy": 0.95, "recall": 0.90},
+        baseline_metrics=BASE,
+        production_metrics={"accuracy": 0.94, "recall": 0.99},
+        thresholds={"accuracy": 0.9, "recall": 0.95},
+    )
+    assert [c.name for c in d.checks] == [
+        "threshold_accuracy",
+        "threshold_recall",
+        "no_regression_accuracy",
+        "no_regression_recall",
+        "beats_baseline",
+    ]
+    assert d.reasons == (
+        "recall 0.900 < threshold 0.950",
+        "recall 0.900 is 0.090 below production 0.990 (tolerance 0.010)",
+    )
+
+
+def test_a_missing_roc_auc_fails_its_threshold():
+    d = quality_gate(
+        {"accuracy": 0.95, "roc_auc": None},
+        baseline_metrics=BASE,
+        thresholds={"roc_auc": 0.9},
+    )
+    assert d.reasons == ("roc_auc is not available",)
+
+
+@pytest.mark.parametrize(
+    "thresholds, tolerance, match",
+    [
+        ({"acc": 0.9}, 0.01, r"unknown metric 'acc' \(known: accuracy, balanced_accuracy, "),
+        ({"n_rows": 10}, 0.01, "unknown metric 'n_rows'"),
+        ({"accuracy": 1.5}, 0.01, r"accuracy must be a number in \[0, 1\]"),
+        ({"accuracy": "high"}, 0.01, "accuracy must be a number"),
+        ({}, 0.01, "non-empty"),
+        ({"accuracy": 0.9}, -0.1, "tolerance: must be a finite number >= 0"),
+    ],
+)
+def test_bad_gate_settings(thresholds, tolerance, match):
+    with pytest.raises(InputError, match=match):
+        quality_gate(
+            {"accuracy": 0.95}, baseline_metrics=BASE, thresholds=thresholds, tolerance=tolerance
+        )
+
+
+def test_decision_to_dict_is_json():
+    d = quality_gate(
+        {"accuracy": 0.912, "n_rows": 10},
+        baseline_metrics=BASE,
+        production_metrics={"accuracy": 0.943},
+    )
+    out = json.loads(json.dumps(d.to_dict()))
+    assert out["blessed"] is False
+    assert out["reasons"] == list(d.reasons)
+    assert out["checks"][0] == {
+        "name": "threshold_accuracy",
+        "passed": True,
+        "detail": "accuracy 0.912 >= threshold 0.900",
+    }
+    assert out["thresholds"] == {"accuracy": 0.9} and out["tolerance"] == 0.01
+    assert isinstance(d, GateDecision)
+
+
+def test_decision_from_dict_round_trips():
+    d = quality_gate(
+        {"accuracy": 0.912}, baseline_metrics=BASE, production_metrics={"accuracy": 0.943}
+    )
+    as_json = json.loads(json.dumps(d.to_dict()))
+    assert GateDecision.from_dict({**as_json, "model_sha256": "ab"}) == d
+
+
+@pytest.mark.parametrize(
+    "drop, override, match",
+    [
+        ("checks", {}, "missing field 'checks'"),
+        (None, {"checks": [{"name": "x"}]}, "field 'checks' must be a list"),
+        (None, {"blessed": "yes"}, "field 'blessed' must be true or false"),
+        (None, {"metrics": [1]}, "field 'metrics' must be an object"),
+    ],
+)
+def test_decision_from_dict_names_the_bad_field(drop, override, match):
+    good = quality_gate({"accuracy": 0.95}, baseline_metrics=BASE).to_dict()
+    data = {k: v for k, v in good.items() if k != drop} | override
+    with pytest.raises(InputError, match=f"gate decision: {match}"):
+        GateDecision.from_dict(data)
+
+
+# ---------------------------------------------------------------------------------- validate_model
+
+
+def test_validate_model_blesses_a_good_candidate(data, lr):
+    holdout = data[1]
+    d = validate_model(lr, holdout, "target")
+    assert d.blessed
+    assert d.metrics == evaluate_model(lr, holdout, "target")
+    share = round(float((holdout["target"] == holdout["target"].mode()[0]).mean()), 6)
+    assert d.baseline_metrics["accuracy"] == share
+    assert d.production_metrics is None
+
+
+def test_validate_model_compares_with_production(data, lr, stump):
+    holdout = data[1]
+    d = validate_model(stump, holdout, "target", production_model=lr, thresholds={"accuracy": 0.5})
+    cand, prod = d.metrics["accuracy"], d.production_metrics["accuracy"]
+    assert prod - cand > 0.01
+    assert not d.blessed
+    assert d.reasons == (
+        f"accuracy {cand:.3f} is {prod - cand:.3f} below production {prod:.3f} (tolerance 0.010)",
+    )
+    flipped = validate_model(lr, holdout, "target", production_model=stump)
+    assert flipped.blessed
+
+
+def test_validate_model_with_a_given_baseline(data, lr):
+    holdout = data[1]
+    d = validate_model(lr, holdout, "target", baseline_model=lr)
+    assert d.reasons == (
+        f"accuracy {d.metrics['accuracy']:.3f} does not beat the baseline "
+        f"{d.metrics['accuracy']:.3f}",
+    )
+
+
+def test_validate_model_checks_settings_first(data, lr):
+    with pytest.raises(InputError, match="unknown metric 'auc'"):
+        validate_model(lr, data[1], "target", thresholds={"auc": 0.9})

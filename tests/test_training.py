@@ -1,0 +1,310 @@
+"""Training: model factories, specs, parameter parsing, provenance and safe model files."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+from sklearn.preprocessing import FunctionTransformer
+
+from mlcicd import training
+from mlcicd.data import fingerprint, load_dataset
+from mlcicd.errors import InputError
+from mlcicd.training import (
+    MODELS,
+    ModelSpec,
+    TrainedModel,
+    load_model,
+    make_estimator,
+    model_fingerprint,
+    parse_param,
+    save_model,
+    train_model,
+)
+
+SMALL = {"random_forest": {"n_estimators": 5}, "gradient_boosting": {"n_estimators": 5}}
+
+
+@pytest.fixture(scope="module")
+def df() -> pd.DataFrame:
+    return load_dataset()
+
+
+@pytest.fixture(scope="module")
+def trained(df) -> TrainedModel:
+    return train_model(df, "target", ModelSpec("logistic_regression", {"C": 0.5}), seed=3)
+
+
+class Opaque:
+    """A class outside scikit-learn/numpy: model files holding it must be refused."""
+
+    def __init__(self):
+        self.value = 1
+
+    def predict(self, X):
+        return np.zeros(len(X))
+
+
+# ---------------------------------------------------------------------------------- specs
+
+
+def test_the_five_models_exist():
+    assert set(MODELS) == {
+        "logistic_regression",
+        "random_forest",
+        "gradient_boosting",
+        "decision_tree",
+        "dummy",
+    }
+
+
+def test_logistic_regression_is_a_scaled_pipeline_with_routed_params():
+    est = make_estimator(ModelSpec("logistic_regression", {"C": 0.5}), seed=7)
+    assert [name for name, _ in est.steps] == ["scale", "model"]
+    lr = est.named_steps["model"]
+    assert (lr.C, lr.max_iter, lr.random_state) == (0.5, 1000, 7)
+
+
+def test_seed_and_params_reach_the_estimator():
+    est = make_estimator(ModelSpec("random_forest", {"n_estimators": 12}), seed=4)
+    assert (est.n_estimators, est.random_state) == (12, 4)
+    assert make_estimator(ModelSpec("dummy")).strategy == "most_frequent"
+
+
+def test_unknown_model_lists_the_known_ones():
+    with pytest.raises(InputError, match=r"unknown model 'svm' \(known: logistic_regression, "):
+        make_estimator(ModelSpec("svm"))
+
+
+def test_unknown_hyper_parameter_names_it_and_the_model():
+    with pytest.raises(InputError) as err:
+        make_estimator(ModelSpec("random_forest", {"foo": 1}))
+    msg = str(err.value)
+    assert msg.startswith("model 'random_forest' has no hyper-parameter 'foo' (known: ")
+    assert "n_estimators" in msg and "max_depth" in msg
+    with pytest.raises(InputError, match="model 'logistic_regression' has no hyper-parameter 'C1'"):
+        make_estimator(ModelSpec("logistic_regression", {"C1": 1.0}))
+
+
+def test_model_spec_params_are_sorted_and_hashable():
+    a = ModelSpec("random_forest", {"n_estimators": 5, "max_depth": 3})
+    b = ModelSpec("random_forest", {"max_depth": 3, "n_estimators": 5})
+    assert a == b and hash(a) == hash(b)
+    assert a.params == (("max_depth", 3), ("n_estimators", 5))
+    assert a.to_dict() == {"name": "random_forest", "params": {"max_depth": 3, "n_estimators": 5}}
+    assert ModelSpec().to_dict() == {"name": "logistic_regression", "params": {}}
+
+
+def test_model_spec_refuses_non_json_params():
+    with pytest.raises(InputError, match="JSON-serialisable"):
+        ModelSpec("random_forest", {"n_estimators": object()})
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("n_estimators=50", ("n_estimators", 50)),
+        ("C=0.5", ("C", 0.5)),
+        ("tol=1e-3", ("tol", 0.001)),
+        ("x=true", ("x", True)),
+        ("x=False", ("x", False)),
+        ("x=none", ("x", None)),
+        ("criterion=entropy", ("criterion", "entropy")),
+        ("max_features=sqrt", ("max_features", "sqrt")),
+        (" depth = -2 ", ("depth", -2)),
+    ],
+)
+def test_parse_param(text, expected):
+    key, value = parse_param(text)
+    assert (key, value) == expected
+    assert type(value) is type(expected[1])
+
+
+@pytest.mark.parametrize("text", ["foo", "=3", "two words=1"])
+def test_parse_param_refuses_malformed_text(text):
+    with pytest.raises(InputError, match=r"option --param: expected KEY=VALUE, got"):
+        parse_param(text)
+    with pytest.raises(InputError, match="option -p:"):
+        parse_param(text, option="-p")
+
+
+# ---------------------------------------------------------------------------------- training
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_trains_and_records_its_provenance(df, name):
+    trained = train_model(df, "target", ModelSpec(name, SMALL.get(name, {})), seed=1)
+    meta = trained.metadata
+    assert set(meta) == {
+        "model_name",
+        "params",
+        "target",
+        "features",
+        "n_rows",
+        "data_fingerprint",
+        "seed",
+        "training_seconds",
+        "library_versions",
+        "created_at",
+    }
+    assert meta["model_name"] == name
+    assert meta["params"] == SMALL.get(name, {})
+    assert meta["features"] == [c for c in df.columns if c != "target"]
+    assert (meta["target"], meta["n_rows"], meta["seed"]) == ("target", 569, 1)
+    assert meta["data_fingerprint"] == fingerprint(df)
+    assert set(meta["library_versions"]) == {"python", "sklearn", "numpy", "pandas", "mlcicd"}
+    assert meta["training_seconds"] >= 0
+    assert meta["created_at"].endswith("+00:00")
+    json.dumps(meta)  # JSON-serialisable as it is
+    predictions = trained.model.predict(df.drop(columns="target"))
+    assert predictions.shape == (569,)
+    if name != "dummy":
+        assert (predictions == df["target"].to_numpy()).mean() > 0.9
+
+
+def test_training_is_deterministic_for_a_seed(df):
+    spec = ModelSpec("random_forest", {"n_estimators": 5})
+    a, b = train_model(df, "target", spec, seed=0), train_model(df, "target", spec, seed=0)
+    c = train_model(df, "target", spec, seed=1)
+    assert model_fingerprint(a.model) == model_fingerprint(b.model)
+    assert model_fingerprint(a.model) != model_fingerprint(c.model)
+
+
+def test_missing_target_is_named(df):
+    with pytest.raises(InputError, match="no target column 'label'"):
+        train_model(df, "label")
+
+
+def test_non_numeric_features_are_named(df):
+    bad = df.assign(colour="red", size=pd.Series(["s"] * len(df), dtype="category"))
+    with pytest.raises(InputError, match="non-numeric feature columns: colour, size"):
+        train_model(bad, "target")
+
+
+def test_empty_frame_is_refused(df):
+    with pytest.raises(InputError, match="empty"):
+        train_model(df.iloc[:0], "target")
+
+
+def test_single_class_is_refused(df):
+    with pytest.raises(InputError, match="target column 'target' has a single class"):
+        train_model(df[df["target"] == 1], "target")
+
+
+def test_missing_labels_are_refused(df):
+    bad = df.assign(target=df["target"].astype("float64").where(df.index > 2))
+    with pytest.raises(InputError, match="target column 'target' has 3 missing values"):
+        train_model(bad, "target")
+
+
+def test_an_invalid_parameter_value_names_the_model(df):
+    with pytest.raises(InputError, match="model 'random_forest': training failed: .*n_estimators"):
+        train_model(df, "target", ModelSpec("random_forest", {"n_estimators": 0}))
+
+
+# ---------------------------------------------------------------------------------- files
+
+
+def test_save_and_load_round_trip(df, trained, tmp_path):
+    path = save_model(trained, tmp_path / "model.skops")
+    back = load_model(path)
+    X = df.drop(columns="target")
+    np.testing.assert_array_equal(back.model.predict(X), trained.model.predict(X))
+    assert back.metadata == trained.metadata
+    assert back.spec == trained.spec
+    assert model_fingerprint(back.model) == model_fingerprint(trained.model)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.skops"]  # no temp file left
+
+
+def test_the_file_is_a_skops_zip_without_pickle(trained, tmp_path):
+    path = save_model(trained, tmp_path / "model.skops")
+    with zipfile.ZipFile(path) as zf:
+        assert "schema.json" in zf.namelist()
+        assert not any(name.endswith((".pkl", ".pickle")) for name in zf.namelist())
+    payload = sio.load(path, trusted=[])
+    assert set(payload) == {"model", "metadata"}
+    assert json.loads(payload["metadata"]) == trained.metadata
+
+
+def test_a_failed_save_leaves_the_old_file(trained, tmp_path, monkeypatch):
+    path = save_model(trained, tmp_path / "model.skops")
+    before = path.read_bytes()
+
+    def broken_dump(obj, file):
+        with open(file, "wb") as fh:
+            fh.write(b"PK half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(training.sio, "dump", broken_dump)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(trained, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.skops"]
+
+
+def test_load_refuses_a_missing_file(tmp_path):
+    with pytest.raises(InputError, match=r"model .*nope\.skops: no such file"):
+        load_model(tmp_path / "nope.skops")
+
+
+def test_load_refuses_garbage_and_other_zips(tmp_path):
+    garbage = tmp_path / "garbage.skops"
+    garbage.write_bytes(b"this is not a model\n" * 10)
+    with pytest.raises(InputError, match=r"model .*garbage\.skops: not a skops model file"):
+        load_model(garbage)
+    other = tmp_path / "other.zip"
+    with zipfile.ZipFile(other, "w") as zf:
+        zf.writestr("hello.txt", "hi")
+    with pytest.raises(InputError, match=r"other\.zip: not a skops model file"):
+        load_model(other)
+
+
+def test_load_refuses_a_skops_file_without_metadata(df, tmp_path):
+    path = tmp_path / "bare.skops"
+    sio.dump(make_estimator(ModelSpec("dummy")).fit(df.drop(columns="target"), df["target"]), path)
+    with pytest.raises(InputError, match=r"bare\.skops: not an mlcicd model file"):
+        load_model(path)
+
+
+@pytest.mark.parametrize(
+    "model, type_name",
+    [
+        (Opaque(), "Opaque"),
+        (FunctionTransformer(func=eval), "builtins.eval"),
+        (FunctionTransformer(func=json.loads), "json.loads"),
+    ],
+)
+def test_load_refuses_untrusted_types(model, type_name, tmp_path):
+    path = tmp_path / "evil.skops"
+    sio.dump({"model": model, "metadata": json.dumps({"model_name": "dummy"})}, path)
+    assert any(t.endswith(type_name) for t in sio.get_untrusted_types(file=path))
+    with pytest.raises(
+        InputError, match=rf"evil\.skops: refusing to load untrusted type '.*{type_name}'"
+    ):
+        load_model(path)
+
+
+def test_tree_models_load_with_their_tree_type(df, tmp_path):
+    trained = train_model(df, "target", ModelSpec("decision_tree", {"max_depth": 3}))
+    path = save_model(trained, tmp_path / "tree.skops")
+    assert sio.get_untrusted_types(file=path) == ["sklearn.tree._tree.Tree"]
+    back = load_model(path)
+    assert back.model.tree_.node_count == trained.model.tree_.node_count
+    assert model_fingerprint(back.model) == model_fingerprint(trained.model)
+
+
+def test_model_fingerprint_is_canonical(df, trained):
+    # the raw bytes differ from one dump to the next (zip timestamps, id()-based names) ...
+    fp = model_fingerprint(trained.model)
+    assert fp == model_fingerprint(trained.model)
+    assert len(fp) == 64 and int(fp, 16) >= 0
+    # ... while any fitted value or parameter changes it
+    other = train_model(df, "target", ModelSpec("logistic_regression", {"C": 0.25}), seed=3)
+    assert model_fingerprint(other.model) != fp
+    assert model_fingerprint(make_estimator(ModelSpec("dummy"))) != model_fingerprint(
+        make_estimator(ModelSpec("dummy", {"strategy": "prior"}))
+    )
