@@ -242,7 +242,7 @@ def cmd_monitor(args: argparse.Namespace) -> _Result:
 
 def cmd_pipeline(args: argparse.Namespace) -> _Result:
     from mlcicd.data import load_dataset
-    from mlcicd.pipeline import StageCache, run_versions
+    from mlcicd.pipeline import run_versions
 
     if args.versions < 1:
         raise InputError(f"--versions: must be at least 1, got {args.versions}")
@@ -252,7 +252,7 @@ def cmd_pipeline(args: argparse.Namespace) -> _Result:
         args.versions,
         data=load_dataset(),
         registry=args.registry,
-        cache=StageCache(),
+        cache=None,  # a fresh process has nothing cached; "--validation each" must mean each
         validation=args.validation,
         n_jobs=args.n_jobs,
         seed=args.seed,

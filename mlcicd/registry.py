@@ -5,6 +5,7 @@ Layout of a registry folder::
     root/versions/0001/model.skops     the model file (see mlcicd.training.save_model)
     root/versions/0001/metadata.json   provenance, gate decision, artifact_sha256
     root/aliases.json                  {"production": 3, "previous": 2, "history": [1, 2, 3]}
+    root/index/<sha256>                the version holding that artifact hash or model fingerprint
     root/.lock                         writers hold an exclusive fcntl.flock on it
 
 Crash safety: a version is written completely into ``root/.tmp-<uuid>/`` (files fsynced) and then
@@ -37,12 +38,13 @@ from typing import Any
 
 from mlcicd.errors import CheckFailed, InputError
 from mlcicd.evaluation import GateDecision
-from mlcicd.files import atomic_write_json, check_readable_file, read_json
+from mlcicd.files import atomic_write_json, atomic_write_text, check_readable_file, read_json
 from mlcicd.training import TrainedModel, load_model_bytes, model_fingerprint, save_model
 
 ALIASES = ("production", "previous")
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
+INDEX_DIR = "index"
 _VERSION_DIR = re.compile(r"\d{4,}")
 
 
@@ -215,12 +217,23 @@ class Registry:
 
         Model files are not byte-reproducible (skops zips carry timestamps), so an identical
         model saved twice is recognised by its ``model_fingerprint`` (the canonical content).
+        The lookup is one file read in ``root/index/`` (written with each version), so a deploy
+        costs the same with 10 or 1000 versions in the registry.
         """
-        for version in self.versions():
-            meta = version.metadata
-            if sha256 in (meta.get("artifact_sha256"), meta.get("model_fingerprint")):
-                return version
-        return None
+        entry = self.root / INDEX_DIR / sha256
+        try:
+            number = int(entry.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not (self.versions_dir / f"{number:04d}").is_dir():
+            return None
+        version = self._version(number)
+        meta = version.metadata
+        return (
+            version
+            if sha256 in (meta.get("artifact_sha256"), meta.get("model_fingerprint"))
+            else None
+        )
 
     # ------------------------------------------------------------------------------ writing
 
@@ -314,10 +327,19 @@ class Registry:
             final = self.versions_dir / f"{number:04d}"
             os.rename(tmp, final)
             _fsync_dir(self.versions_dir)
+            self._index(number, metadata["artifact_sha256"], fingerprint)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return ModelVersion(version=number, path=final, metadata=metadata)
+
+    def _index(self, number: int, *digests: str) -> None:
+        """Record ``digest -> version`` for :meth:`find_by_artifact` (a lost entry only costs a
+        duplicate version on a later re-deploy, never a wrong answer: lookups re-check it)."""
+        index = self.root / INDEX_DIR
+        index.mkdir(exist_ok=True)
+        for digest in digests:
+            atomic_write_text(index / digest, f"{number}\n")
 
     def _promote(self, state: dict[str, Any], number: int) -> None:
         if state["production"] != number:
