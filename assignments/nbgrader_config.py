@@ -1,0 +1,69 @@
+# nbgrader configuration of the mlcicd course. Run nbgrader from this folder (assignments/);
+# everything is relative to this file, so a copy of the folder works the same way.
+import os
+
+c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
+
+# --- the course directory ---------------------------------------------------------------------
+c.CourseDirectory.course_id = "mlcicd"
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+# gradebook.db sits beside this file (nbgrader's default, written out so it is easy to find)
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
+# never copied into the student versions nor over a submission
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "__pycache__",
+    "*.pyc",
+    ".DS_Store",
+    ".pytest_cache",
+    ".mlcicd-cache",
+    "feedback",
+]
+
+# --- the student versions ---------------------------------------------------------------------
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# --- running notebooks (validate, autograde) ----------------------------------------------------
+c.Execute.timeout = 60  # seconds per cell; an endless loop is interrupted and fails its cell
+c.Execute.kernel_name = "python3"
+c.Execute.interrupt_on_timeout = True
+
+# --- collecting submissions (nbgrader zip_collect) ----------------------------------------------
+# One archive per student named <student_id>.zip in downloaded/<assignment>/archive/; the
+# notebooks may sit in any folder inside it. Notebooks the assignment does not have (checkpoints,
+# renamed copies) are skipped with a warning.
+c.FileNameCollectorPlugin.named_regexp = (
+    r".*/extracted/(?P<student_id>[^/]+)/(?:[^/]+/)*(?P<file_id>[^/]+\.ipynb)$"
+)
+c.ZipCollectApp.strict = True
+
+# --- autograde --------------------------------------------------------------------------------
+# Test cells a student deleted are put back from the gradebook (edited ones always are), and a
+# submission that kills its kernel is graded up to that point instead of stopping the run.
+c.OverwriteCells.add_missing_cells = True
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "mlcicd.grading.RestoreDeletedCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "mlcicd.grading.ResilientExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
+# --- feedback ---------------------------------------------------------------------------------
+# nbgrader's feedback shows hidden tests by default. This removes their code (and the tracebacks
+# that would quote it); a failed hidden test still shows its error and the points lost.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "mlcicd.grading.FeedbackHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
