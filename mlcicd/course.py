@@ -57,8 +57,30 @@ def ci_parameters(notebook: Path) -> dict:
     return dict(meta.get("mlcicd", {}).get("ci_parameters", {}))
 
 
+def _ipc_kernel_manager():
+    """A kernel manager that talks to its kernel over Unix sockets, not TCP ports.
+
+    Parallel test workers start many kernels at once; TCP ports are picked by the client and
+    can race. IPC sockets live under a fresh temporary name per kernel, so they cannot.
+    """
+    import tempfile
+    import uuid
+
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum, default
+
+    class IPCKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        @default("ip")
+        def _ip_unique(self) -> str:
+            return str(Path(tempfile.gettempdir()) / f"mlcicd-kernel-{uuid.uuid4().hex[:16]}")
+
+    return IPCKernelManager
+
+
 def run_notebook(
-    notebook: Path, build: Path = BUILD, *, ci: bool = False, timeout: int = 900
+    notebook: Path, build: Path = BUILD, *, ci: bool = False, timeout: int = 600
 ) -> NotebookRun:
     """Execute one notebook into ``build/<name>.ipynb``; its results go to ``build/<name>/``."""
     import papermill
@@ -79,6 +101,7 @@ def run_notebook(
             kernel_name="python3",
             progress_bar=False,
             execution_timeout=timeout,
+            kernel_manager_class=_ipc_kernel_manager(),
         )
     except Exception as exc:  # papermill raises PapermillExecutionError with the failing cell
         first = str(exc).strip().splitlines()

@@ -51,7 +51,8 @@ def run_lesson(jupyter_env, tmp_path_factory):
         if stem not in _runs:
             notebook = NOTEBOOKS / f"{stem}.ipynb"
             assert notebook.is_file(), f"no lesson {notebook}"
-            _runs[stem] = run_notebook(notebook, build, ci=True)
+            # a lesson in CI mode takes well under a minute: a stuck cell fails instead of stalling
+            _runs[stem] = run_notebook(notebook, build, ci=True, timeout=240)
         return _runs[stem]
 
     return run
