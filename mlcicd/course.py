@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -88,7 +89,9 @@ def run_notebook(
     build.mkdir(parents=True, exist_ok=True)
     output = build / notebook.name
     out_dir = build / notebook.stem
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.is_dir():  # every run starts from nothing: no results or registries of the last one
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
     params = ci_parameters(notebook) if ci else {}
     params["output_dir"] = str(out_dir)
     start = time.perf_counter()
@@ -103,11 +106,17 @@ def run_notebook(
             execution_timeout=timeout,
             kernel_manager_class=_ipc_kernel_manager(),
         )
-    except Exception as exc:  # papermill raises PapermillExecutionError with the failing cell
-        first = str(exc).strip().splitlines()
-        message = next((line for line in reversed(first) if line.strip()), type(exc).__name__)
-        return NotebookRun(notebook.name, "failed", time.perf_counter() - start, output, message)
+    except Exception as exc:
+        return NotebookRun(notebook.name, "failed", time.perf_counter() - start, output, _why(exc))
     return NotebookRun(notebook.name, "ok", time.perf_counter() - start, output)
+
+
+def _why(exc: Exception) -> str:
+    """One line for a failed run: the failing cell's error, or the first line of the message."""
+    if hasattr(exc, "ename"):  # papermill's PapermillExecutionError carries the cell's error
+        return f"cell {getattr(exc, 'exec_count', '?')}: {exc.ename}: {exc.evalue}"
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
 
 
 def format_table(runs: list[NotebookRun]) -> str:

@@ -131,7 +131,9 @@ class Explorer:
         import ipywidgets as w
 
         self._label = w.HTML()
-        self._out = w.Output()
+        # the plot is a PNG in an Image widget: no Output-widget capture, which headless
+        # executors (nbclient) handle poorly, and a redraw is one state update the browser sees
+        self._image = w.Image(format="png", layout=w.Layout(max_width="100%"))
         children = list(self.controls.values())
         if self.run_button:
             button = w.Button(description="Run", button_style="primary")
@@ -140,20 +142,20 @@ class Explorer:
         else:
             for control in self.controls.values():
                 control.observe(lambda _: self.update(), names="value")
-        box = w.VBox(
-            [w.HBox(children, layout=w.Layout(flex_flow="row wrap")), self._label, self._out]
+        return w.VBox(
+            [w.HBox(children, layout=w.Layout(flex_flow="row wrap")), self._label, self._image]
         )
-        return box
 
     def _show(self, fig) -> None:
-        import matplotlib.pyplot as plt
-        from IPython.display import display
+        import io
 
-        self._label.value = f"<b>{html.escape(self.summary)}</b>" if self.summary else ""
-        self._out.clear_output(wait=True)
-        with self._out:
-            display(fig)
+        import matplotlib.pyplot as plt
+
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=96)
         plt.close(fig)
+        self._label.value = f"<b>{html.escape(self.summary)}</b>" if self.summary else ""
+        self._image.value = buffer.getvalue()
 
     def _ipython_display_(self):
         from IPython.display import display

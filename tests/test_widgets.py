@@ -64,3 +64,16 @@ def test_explorer_reruns_and_redraws():
     assert len(ex.figure.axes[0].lines[0].get_xdata()) == 5
     with pytest.raises(InputError):
         ex.update(m=1)
+
+
+def test_explorer_draws_into_an_image_widget():
+    import ipywidgets as w
+
+    ex = Explorer({"n": w.IntSlider(value=2)}, lambda n: list(range(n)), lambda r, ax: ax.plot(r))
+    box = ex.widget
+    ex.update()
+    first = ex._image.value
+    assert first[:8] == b"\x89PNG\r\n\x1a\n"
+    ex.update(n=7)
+    assert ex._image.value != first
+    assert box.children[-1] is ex._image
