@@ -207,8 +207,6 @@ def cmd_registry(args: argparse.Namespace) -> _Result:
 def cmd_monitor(args: argparse.Namespace) -> _Result:
     from mlcicd.files import read_csv
     from mlcicd.monitoring import detect_drift
-    from mlcicd.registry import Registry
-    from mlcicd.training import load_model
 
     if args.model and args.registry:
         raise InputError("--model and --registry: give one of them, not both")
@@ -218,9 +216,13 @@ def cmd_monitor(args: argparse.Namespace) -> _Result:
         if args.target is not None and args.target not in frame.columns and path == args.reference:
             raise InputError(f"--target: column '{args.target}' is not in {path}")
     model = None
-    if args.model:
+    if args.model:  # the model code (scikit-learn, skops) is imported only when a model is used
+        from mlcicd.training import load_model
+
         model = load_model(args.model).model
     elif args.registry:
+        from mlcicd.registry import Registry
+
         registry = Registry(args.registry)
         _require_registry(registry, args.registry)
         production = registry.production()

@@ -83,9 +83,120 @@ WRONG_ANSWERS: dict[str, list[WrongAnswer]] = {
         WrongAnswer("quiz", "q4-answer", 'answer_4 = "B"', 'answer_4 = "D"', ("q4-test",)),
         WrongAnswer("quiz", "q5-answer", 'answer_5 = "C"', 'answer_5 = "A"', ("q5-test",)),
     ],
+    "pipeline_cost": [
+        # off by one: the loop skips the first version
+        WrongAnswer(
+            "pipeline_cost",
+            "loop-answer",
+            "range(n_versions)",
+            "range(1, n_versions)",
+            ("loop-test",),
+        ),
+        # wrong formula: operations counts the trainings only
+        WrongAnswer(
+            "pipeline_cost",
+            "measure-answer",
+            'counts["trainings"] + counts["validations"]',
+            'counts["trainings"]',
+            ("measure-test",),
+        ),
+        # x and y the wrong way round for the seconds
+        WrongAnswer(
+            "pipeline_cost",
+            "exponents-answer",
+            'fit_exponent(table["n"], table["seconds"])',
+            'fit_exponent(table["seconds"], table["n"])',
+            ("exponents-test",),
+        ),
+        # forgets to add up: rows_validated keeps only the last validation's rows
+        WrongAnswer(
+            "pipeline_cost",
+            "validated-answer",
+            'counts["rows_validated"] += report.n_rows',
+            'counts["rows_validated"] = report.n_rows',
+            ("validated-test",),
+        ),
+    ],
+    "validation_and_gate": [
+        # lists every anomaly instead of the distinct kinds
+        WrongAnswer(
+            "validation_and_gate",
+            "problems-answer",
+            "sorted({anomaly.kind for anomaly in report.anomalies})",
+            "[anomaly.kind for anomaly in report.anomalies]",
+            ("problems-test",),
+        ),
+        # off by one at the edge: a value equal to max counted as out of range
+        WrongAnswer(
+            "validation_and_gate",
+            "range-answer",
+            "values > column.max",
+            "values >= column.max",
+            ("range-test",),
+        ),
+        # a tie with the baseline counted as beating it
+        WrongAnswer(
+            "validation_and_gate",
+            "gate-answer",
+            'return accuracy > baseline_metrics["accuracy"]',
+            'return accuracy >= baseline_metrics["accuracy"]',
+            ("gate-edges-test",),
+        ),
+        # the regression check the wrong way round: rejects better models, keeps worse ones
+        WrongAnswer(
+            "validation_and_gate",
+            "gate-answer",
+            'production_metrics["accuracy"] - accuracy > tolerance',
+            'accuracy - production_metrics["accuracy"] > tolerance',
+            ("gate-rules-test", "gate-edges-test"),
+        ),
+    ],
+    "drift_and_retraining": [
+        # off by one: weeks numbered from 1
+        WrongAnswer(
+            "drift_and_retraining",
+            "drift-answer",
+            "enumerate(weeks)",
+            "enumerate(weeks, start=1)",
+            ("drift-test",),
+        ),
+        # wrong formula: the log ratio upside down
+        WrongAnswer(
+            "drift_and_retraining",
+            "psi-answer",
+            "np.log(c / r)",
+            "np.log(r / c)",
+            ("psi-test",),
+        ),
+        # a drop of exactly the limit already retrains
+        WrongAnswer(
+            "drift_and_retraining",
+            "policy-answer",
+            "accuracy > max_accuracy_drop",
+            "accuracy >= max_accuracy_drop",
+            ("policy-test",),
+        ),
+        # retrains on the week's rows before scoring them: the model is scored on its training data
+        WrongAnswer(
+            "drift_and_retraining",
+            "serve-answer",
+            'scores.append(evaluate_model(serving, batch, TARGET)["accuracy"])\n'
+            "        if week in retrain_after:\n"
+            "            serving = train_model(batch, TARGET, seed=0).model",
+            "if week in retrain_after:\n"
+            "            serving = train_model(batch, TARGET, seed=0).model\n"
+            '        scores.append(evaluate_model(serving, batch, TARGET)["accuracy"])',
+            ("serve-test",),
+        ),
+    ],
 }
 # Per-cell timeout while grading an endless loop: above the slowest correct cell of the assignment.
-LOOP_TIMEOUT = {"quiz": 5}
+LOOP_TIMEOUT = {
+    "quiz": 5,
+    "pipeline_cost": 15,
+    "validation_and_gate": 15,
+    "drift_and_retraining": 15,
+}
 
 
 # --- helpers --------------------------------------------------------------------------------
