@@ -29,8 +29,11 @@ course: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -n $(JOBS)
 
+# JupyterLab starts in assignments/ (nbgrader reads nbgrader_config.py from the working folder, so
+# the Nbgrader menu and the formgrader find the course) and shows the whole repository.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --notebook-dir=. notebooks/
+	cd assignments && PATH="$(abspath $(VENV))/bin:$$PATH" "$(abspath $(VENV))/bin/jupyter" lab \
+		--ServerApp.root_dir=.. --LabApp.default_url=/lab/tree/notebooks/01_software_vs_ml_cicd.ipynb
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

@@ -7,6 +7,8 @@ c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
 # --- the course directory ---------------------------------------------------------------------
 c.CourseDirectory.course_id = "mlcicd"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+# a local exchange folder (git-ignored), so nbgrader does not look for a system-wide one
+c.Exchange.root = os.path.join(c.CourseDirectory.root, "exchange")
 # gradebook.db sits beside this file (nbgrader's default, written out so it is easy to find)
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
 # never copied into the student versions nor over a submission
