@@ -30,6 +30,8 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.timeout = 60  # seconds per cell; an endless loop is interrupted and fails its cell
 c.Execute.kernel_name = "python3"
 c.Execute.interrupt_on_timeout = True
+# wait longer than the default 4 s for a cell's last output on a loaded machine (nbgrader#1230)
+c.Execute.iopub_timeout = 30
 
 # --- collecting submissions (nbgrader zip_collect) ----------------------------------------------
 # One archive per student named <student_id>.zip in downloaded/<assignment>/archive/; the

@@ -32,7 +32,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sklearn
-import skops.io as sio
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -264,6 +263,13 @@ def _is_allowed(type_name: str) -> bool:
     return False
 
 
+def _skops():
+    """skops.io, imported on first use: training alone (and grading) need not pay its import."""
+    import skops.io
+
+    return skops.io
+
+
 def save_model(trained: TrainedModel, path: str | os.PathLike) -> Path:
     """Write ``trained`` as a skops file ``{"model": estimator, "metadata": json}``, atomically."""
     if not isinstance(trained, TrainedModel):
@@ -272,7 +278,7 @@ def save_model(trained: TrainedModel, path: str | os.PathLike) -> Path:
         "model": trained.model,
         "metadata": json.dumps(dict(trained.metadata), sort_keys=True),
     }
-    return atomic_write(path, lambda tmp: sio.dump(payload, tmp))
+    return atomic_write(path, lambda tmp: _skops().dump(payload, tmp))
 
 
 def load_model(path: str | os.PathLike) -> TrainedModel:
@@ -287,7 +293,7 @@ def load_model_bytes(data: bytes, where: str | os.PathLike = "<bytes>") -> Train
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             if "schema.json" not in zf.namelist():
                 raise InputError(f"model {where}: not a skops model file")
-        untrusted = sio.get_untrusted_types(data=data)
+        untrusted = _skops().get_untrusted_types(data=data)
     except InputError:
         raise
     except Exception:  # a zip of garbage fails in many ways, all meaning the same thing
@@ -299,7 +305,7 @@ def load_model_bytes(data: bytes, where: str | os.PathLike = "<bytes>") -> Train
             "(allowed: scikit-learn, numpy and scipy objects, builtin types)"
         )
     try:
-        payload = sio.loads(data, trusted=list(untrusted))
+        payload = _skops().loads(data, trusted=list(untrusted))
     except Exception as exc:
         raise InputError(f"model {where}: cannot be loaded ({type(exc).__name__})") from None
     return _from_payload(payload, where)
@@ -331,7 +337,7 @@ def model_fingerprint(model: Any) -> str:
     appearance, so the same fitted model always gives the same fingerprint (also after a
     save/load round trip), and any change of a parameter or a fitted value gives another.
     """
-    return canonical_skops_digest(sio.dumps(model))
+    return canonical_skops_digest(_skops().dumps(model))
 
 
 def _array_digest(data: bytes) -> str:

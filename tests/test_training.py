@@ -239,7 +239,7 @@ def test_a_failed_save_leaves_the_old_file(trained, tmp_path, monkeypatch):
             fh.write(b"PK half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(training.sio, "dump", broken_dump)
+    monkeypatch.setattr(sio, "dump", broken_dump)  # the module save_model imports
     with pytest.raises(OSError, match="disk full"):
         save_model(trained, path)
     assert path.read_bytes() == before
