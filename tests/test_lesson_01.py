@@ -1,0 +1,74 @@
+"""Lesson 1 (software CI/CD vs ML CI/CD) runs in CI and measures what it teaches."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from mlcicd.course import NOTEBOOKS, ci_parameters
+from mlcicd.software_ci import STEPS
+
+pytestmark = pytest.mark.notebooks
+
+STEM = "01_software_vs_ml_cicd"
+CI = ci_parameters(NOTEBOOKS / f"{STEM}.ipynb")
+
+
+@pytest.fixture(scope="module")
+def run(run_lesson):
+    run = run_lesson(STEM)
+    assert run.status == "ok", run.error
+    return run
+
+
+def test_side_by_side_ran_both_real_pipelines(run):
+    s = run.results["side_by_side"]
+    assert run.results["software_steps"] == sorted(STEPS)
+    assert (s["rows"], s["versions"], s["ml_cycles"], s["software_ok"]) == (
+        569,
+        CI["ml_versions"],
+        CI["ml_versions"],
+        True,
+    )
+    assert s["software_operations"] > 0
+
+
+def test_software_work_is_constant_while_ml_work_grows_with_the_data(run):
+    sweep = run.results["sweep"]
+    assert sweep["rows"] == CI["data_rows"]
+    ops = sweep["software_operations"]
+    assert len(set(ops)) == 1 and ops[0] == run.results["side_by_side"]["software_operations"]
+    assert sweep["software_cells"] == 0  # no software step reads the data
+    # the ML stages read every row: cells read grow exactly with the rows
+    per_row = [cells / rows for cells, rows in zip(sweep["ml_cells"], sweep["rows"], strict=True)]
+    assert per_row == [per_row[0]] * len(per_row) and per_row[0] > 0
+
+
+def test_ml_pipeline_is_much_slower_than_software_ci_at_the_largest_size(run):
+    # measured, so only with a wide margin: a few milliseconds of software CI against
+    # training, evaluating and monitoring tens of thousands of rows (about 15x in CI)
+    sweep = run.results["sweep"]
+    assert sweep["ml_seconds"][-1] > sweep["software_seconds"][-1]
+    assert run.results["ratio_at_largest"] == pytest.approx(
+        sweep["ml_seconds"][-1] / sweep["software_seconds"][-1]
+    )
+
+
+def test_explorer_ran_both_pipelines_at_the_slider_size(run):
+    e = run.results["explorer"]
+    assert (e["runs"], e["rows"], e["ml_cycles"], e["software_ok"]) == (
+        1,
+        CI["explorer_rows"],
+        1,
+        True,
+    )
+    assert e["summary"].startswith(f"{CI['explorer_rows']:,} rows: software CI")
+
+
+def test_executed_notebook_shows_plots_and_widgets(run):
+    nb = nbformat.read(run.output, as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    types = {t for o in outputs for t in o.get("data", {})}
+    assert "image/png" in types
+    assert "application/vnd.jupyter.widget-view+json" in types
+    assert not [o for o in outputs if o.get("output_type") == "error"]
