@@ -11,7 +11,6 @@ import pytest
 import skops.io as sio
 from sklearn.preprocessing import FunctionTransformer
 
-from mlcicd import training
 from mlcicd.data import fingerprint, load_dataset
 from mlcicd.errors import InputError
 from mlcicd.training import (
