@@ -1,0 +1,1 @@
+"""Benchmarks of mlcicd against the limits: ``python -m benchmarks`` (``make bench``)."""
