@@ -27,7 +27,7 @@ course: $(STAMP)
 	$(PY) -m mlcicd.course
 
 test: $(STAMP)
-	$(PY) -m pytest -q -n $(JOBS) --dist worksteal
+	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup
 
 # JupyterLab starts in assignments/ (nbgrader reads nbgrader_config.py from the working folder, so
 # the Nbgrader menu and the formgrader find the course) and shows the whole repository.

@@ -41,11 +41,12 @@ def run_lesson(jupyter_env, tmp_path_factory):
     """``run_lesson("06_performance_analysis")`` executes that lesson once with its CI parameters.
 
     Returns a :class:`mlcicd.course.NotebookRun`; its ``results`` are what the notebook recorded.
-    The executed copy is also kept under ``build/test-course/`` for inspection.
+    The executed copy is also kept under ``build/test-course/<worker>/`` for inspection.
     """
     from mlcicd.course import NOTEBOOKS, run_notebook
 
-    build = ROOT / "build" / "test-course"
+    # each pytest-xdist worker executes into its own folder, so two workers never share one
+    build = ROOT / "build" / "test-course" / os.environ.get("PYTEST_XDIST_WORKER", "main")
 
     def run(stem: str):
         if stem not in _runs:
@@ -61,3 +62,23 @@ def run_lesson(jupyter_env, tmp_path_factory):
         return _runs[stem]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def assert_rendered():
+    """Check an executed lesson: it shows a plot and a widget, and no cell raised.
+
+    Returns the executed notebook for further checks.
+    """
+    import nbformat
+
+    def check(run):
+        nb = nbformat.read(run.output, as_version=4)
+        outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+        types = {t for o in outputs for t in o.get("data", {})}
+        assert "image/png" in types
+        assert "application/vnd.jupyter.widget-view+json" in types
+        assert not [o for o in outputs if o.get("output_type") == "error"]
+        return nb
+
+    return check
