@@ -243,7 +243,15 @@ def finish_run_all(page, notebook: Path, timeout_s: float) -> None:
     menu_command(page, "File", "docmanager:save")
     deadline = time.monotonic() + 15
     while True:
-        nb = nbformat.read(notebook, as_version=4)
+        # Jupyter server saves in place (it truncates the file, then writes it), so a read
+        # during a save (ours, or an autosave) can see an empty or half-written file
+        try:
+            nb = nbformat.read(notebook, as_version=4)
+        except ValueError:  # nbformat.reader.NotJSONError is one
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+            continue
         counts = [c.get("execution_count") for c in nb.cells if c.cell_type == "code"]
         if all(counts) or time.monotonic() > deadline:
             break
