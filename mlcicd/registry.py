@@ -39,7 +39,13 @@ from typing import Any
 from mlcicd.errors import CheckFailed, InputError
 from mlcicd.evaluation import GateDecision
 from mlcicd.files import atomic_write_json, atomic_write_text, check_readable_file, read_json
-from mlcicd.training import TrainedModel, load_model_bytes, model_fingerprint, save_model
+from mlcicd.training import (
+    TrainedModel,
+    load_model_bytes,
+    serialize_model,
+    stored_model_fingerprint,
+    write_model_bytes,
+)
 
 ALIASES = ("production", "previous")
 MODEL_FILE = "model.skops"
@@ -70,10 +76,6 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _schema_dict(schema: Any) -> dict[str, Any] | None:
@@ -263,13 +265,14 @@ class Registry:
             why = "; ".join(decision.reasons) or "no reason recorded"
             raise CheckFailed(f"deploy refused: the quality gate did not bless the model ({why})")
         schema_dict = _schema_dict(schema)
-        fingerprint = model_fingerprint(trained.model)
+        data = serialize_model(trained)  # serialised once: fingerprinted, hashed and written
+        fingerprint = stored_model_fingerprint(data)
         with self._locked():
             self._remove_leftovers()
             state = self._state()
             version = self.find_by_artifact(fingerprint)
             if version is None:
-                version = self._write_version(trained, decision, schema_dict, fingerprint)
+                version = self._write_version(trained, data, decision, schema_dict, fingerprint)
             self._promote(state, version.version)
         return version
 
@@ -296,6 +299,7 @@ class Registry:
     def _write_version(
         self,
         trained: TrainedModel,
+        data: bytes,
         decision: GateDecision,
         schema: dict[str, Any] | None,
         fingerprint: str,
@@ -304,7 +308,7 @@ class Registry:
         tmp = self.root / f".tmp-{uuid.uuid4().hex}"
         tmp.mkdir()
         try:
-            model_file = save_model(trained, tmp / MODEL_FILE)
+            write_model_bytes(data, tmp / MODEL_FILE)
             metadata = {
                 "version": number,
                 "model_name": trained.spec.name,
@@ -314,7 +318,7 @@ class Registry:
                 "metrics": dict(decision.metrics),
                 "gate": decision.to_dict(),
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "artifact_sha256": _sha256_file(model_file),
+                "artifact_sha256": hashlib.sha256(data).hexdigest(),
                 "model_fingerprint": fingerprint,
                 "training": dict(trained.metadata),
             }

@@ -270,15 +270,25 @@ def _skops():
     return skops.io
 
 
-def save_model(trained: TrainedModel, path: str | os.PathLike) -> Path:
-    """Write ``trained`` as a skops file ``{"model": estimator, "metadata": json}``, atomically."""
+def serialize_model(trained: TrainedModel) -> bytes:
+    """The bytes of the skops file ``{"model": estimator, "metadata": json}`` for ``trained``."""
     if not isinstance(trained, TrainedModel):
         raise InputError(f"save_model: expected a TrainedModel, got {type(trained).__name__}")
     payload = {
         "model": trained.model,
         "metadata": json.dumps(dict(trained.metadata), sort_keys=True),
     }
-    return atomic_write(path, lambda tmp: _skops().dump(payload, tmp))
+    return _skops().dumps(payload)
+
+
+def save_model(trained: TrainedModel, path: str | os.PathLike) -> Path:
+    """Write ``trained`` as a skops file ``{"model": estimator, "metadata": json}``, atomically."""
+    return write_model_bytes(serialize_model(trained), path)
+
+
+def write_model_bytes(data: bytes, path: str | os.PathLike) -> Path:
+    """Write the bytes from :func:`serialize_model` to ``path``, atomically."""
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
 
 
 def load_model(path: str | os.PathLike) -> TrainedModel:
@@ -336,8 +346,15 @@ def model_fingerprint(model: Any) -> str:
     name replaced by the sha256 of its bytes and the object ids renumbered in order of first
     appearance, so the same fitted model always gives the same fingerprint (also after a
     save/load round trip), and any change of a parameter or a fitted value gives another.
+    The skops protocol and version stored beside the model are not part of it.
     """
     return canonical_skops_digest(_skops().dumps(model))
+
+
+def stored_model_fingerprint(data: bytes) -> str:
+    """:func:`model_fingerprint` of the model inside the bytes of a model file, without loading
+    it: equal to ``model_fingerprint(trained.model)`` for ``data = serialize_model(trained)``."""
+    return canonical_skops_digest(data, key="model")
 
 
 def _array_digest(data: bytes) -> str:
@@ -356,10 +373,21 @@ def _array_digest(data: bytes) -> str:
     return h.hexdigest()
 
 
-def canonical_skops_digest(data: bytes) -> str:
-    """sha256 of a skops file's content, independent of zip timestamps and object ids."""
+SKOPS_FILE_KEYS = ("protocol", "_skops_version")  # what skops adds to the root object's node
+
+
+def canonical_skops_digest(data: bytes, key: str | None = None) -> str:
+    """sha256 of a skops file's content, independent of zip timestamps and object ids.
+
+    Without ``key``, of the stored root object; with it, of the value stored under ``key`` in
+    a stored dict. Either way the same object gives the same digest.
+    """
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         schema = json.loads(zf.read("schema.json"))
+        if key is None:
+            schema = {k: v for k, v in schema.items() if k not in SKOPS_FILE_KEYS}
+        else:
+            schema = schema["content"][key]
         names = [name for name in zf.namelist() if name != "schema.json"]
         files = {name: _array_digest(zf.read(name)) for name in names}
     ids: dict[Any, int] = {}

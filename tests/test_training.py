@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,8 @@ from mlcicd.training import (
     model_fingerprint,
     parse_param,
     save_model,
+    serialize_model,
+    stored_model_fingerprint,
     train_model,
 )
 
@@ -233,12 +236,12 @@ def test_a_failed_save_leaves_the_old_file(trained, tmp_path, monkeypatch):
     path = save_model(trained, tmp_path / "model.skops")
     before = path.read_bytes()
 
-    def broken_dump(obj, file):
-        with open(file, "wb") as fh:
-            fh.write(b"PK half a file")
+    def broken_write(self, data):
+        with open(self, "wb") as fh:
+            fh.write(data[: len(data) // 2])
         raise OSError("disk full")
 
-    monkeypatch.setattr(sio, "dump", broken_dump)  # the module save_model imports
+    monkeypatch.setattr(Path, "write_bytes", broken_write)  # how save_model writes the bytes
     with pytest.raises(OSError, match="disk full"):
         save_model(trained, path)
     assert path.read_bytes() == before
@@ -307,3 +310,16 @@ def test_model_fingerprint_is_canonical(df, trained):
     assert model_fingerprint(make_estimator(ModelSpec("dummy"))) != model_fingerprint(
         make_estimator(ModelSpec("dummy", {"strategy": "prior"}))
     )
+
+
+@pytest.mark.parametrize("name", ["logistic_regression", "random_forest", "dummy"])
+def test_stored_fingerprint_equals_the_models(df, name, tmp_path):
+    # the registry fingerprints the bytes it writes instead of serialising the model twice
+    spec = ModelSpec(name, {"n_estimators": 5} if name == "random_forest" else {})
+    trained = train_model(df, "target", spec)
+    data = serialize_model(trained)
+    assert stored_model_fingerprint(data) == model_fingerprint(trained.model)
+    path = save_model(trained, tmp_path / "m.skops")
+    assert stored_model_fingerprint(path.read_bytes()) == model_fingerprint(trained.model)
+    other = train_model(df, "target", ModelSpec("logistic_regression", {"C": 0.25}))
+    assert stored_model_fingerprint(serialize_model(other)) != stored_model_fingerprint(data)
