@@ -104,3 +104,20 @@ def execute_many(
                 out.append(run)
                 bar.update()
     return out
+
+
+def one_thread_per_process() -> int:
+    """Limit the native thread pools (BLAS, OpenMP) of this process to one thread each; how many
+    pools it limited.
+
+    The course's models are small: on a shared 2-core machine a second BLAS thread mostly waits
+    for the first (a logistic regression fit took 5x longer with two threads under load).
+    joblib gives each worker process one thread as well, so ``n_jobs=1`` and ``n_jobs=2``
+    compare like with like.
+    """
+    import scipy.optimize  # noqa: F401  (loads scipy's own BLAS, so that it is limited too)
+    import sklearn.ensemble  # noqa: F401  (and scikit-learn's OpenMP runtime)
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    threadpool_limits(limits=1)
+    return len(threadpool_info())

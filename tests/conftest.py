@@ -82,3 +82,39 @@ def assert_rendered():
         return nb
 
     return check
+
+
+# ------------------------------------------------- data and figures shared by the lesson tests
+
+
+@pytest.fixture(scope="module")
+def df():
+    """The breast cancer data (tests of lessons 2-4)."""
+    from mlcicd.data import load_dataset
+
+    return load_dataset()
+
+
+@pytest.fixture(scope="module")
+def data(df):
+    """``(train, holdout)``: the breast cancer data split with seed 0 (tests of lessons 2-4)."""
+    from mlcicd.data import split
+
+    return split(df, seed=0)
+
+
+@pytest.fixture(scope="module")
+def small():
+    """200 synthetic rows of 4 features (tests of lessons 1 and 6)."""
+    from mlcicd.data import synthetic_dataset
+
+    return synthetic_dataset(200, 4, seed=0)
+
+
+@pytest.fixture
+def close_figures():
+    """Close every matplotlib figure after the test (``pytest.mark.usefixtures``)."""
+    import matplotlib.pyplot as plt
+
+    yield
+    plt.close("all")

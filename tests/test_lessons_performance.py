@@ -1,120 +1,33 @@
-"""The compute and draw functions behind lessons 1 and 6, and their explorers, without a browser."""
+"""The compute and draw functions behind lesson 6 (performance analysis), and its explorer."""
 
 from __future__ import annotations
 
 import matplotlib
 import matplotlib.pyplot as plt
 import pytest
-from threadpoolctl import threadpool_info, threadpool_limits
 
-from mlcicd import lessons_perf as lp
-from mlcicd.data import synthetic_dataset
 from mlcicd.errors import InputError
 from mlcicd.growth import fit_exponent
-from mlcicd.scaling import seed_table, sweep_data_size, sweep_validation, sweep_versions
-from mlcicd.software_ci import STEPS
+from mlcicd.lessons import performance as perf
+from mlcicd.scaling import seed_table, sweep_validation, sweep_versions
 
 matplotlib.use("Agg")
 QUICK = dict(progress=False, warmup=False)
-
-
-@pytest.fixture(scope="module")
-def small():
-    return synthetic_dataset(200, 4, seed=0)
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 def _axes():
     return plt.subplots()
 
 
-# ---------------------------------------------------------------- lesson 1
-
-
-def test_side_by_side_runs_both_pipelines_on_the_same_data(tmp_path, small):
-    r = lp.side_by_side(tmp_path / "ci", data=small, versions=2, repeats=2)
-    assert (r["rows"], r["columns"], r["versions"], r["repeats"]) == (200, 5, 2, 2)
-    assert list(r["software"]) == list(STEPS) and r["software_ok"]
-    assert r["software_total"] == pytest.approx(sum(r["software"].values()))
-    assert r["ml_cycles"] == 2
-    assert {"split", "validate_data", "train", "evaluate", "monitor"} <= set(r["ml"])
-    assert "evaluate_production" not in r["ml"]  # stages that never ran are left out
-    assert r["ratio"] == pytest.approx(r["ml_total"] / r["software_total"])
-    # the software pipeline received a data file of as many rows, and never read it
-    assert (tmp_path / "ci" / "data" / "rows.csv").read_text().count("\n") == 201
-
-
-def test_side_by_side_makes_synthetic_data_of_the_requested_rows(tmp_path):
-    r = lp.side_by_side(tmp_path, rows=300, versions=1)
-    assert (r["rows"], r["columns"], r["ml_cycles"]) == (300, 31, 1)
-
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"versions": 0}, "versions=0"),
-        ({"rows": 5}, "rows=5"),
-        ({"repeats": 1.5}, "repeats=1.5"),
-    ],
-)
-def test_side_by_side_refuses_bad_sizes(tmp_path, kwargs, message):
-    with pytest.raises(InputError, match=message):
-        lp.side_by_side(tmp_path, **kwargs)
-
-
-def test_draw_side_by_side_puts_both_pipelines_on_one_scale(tmp_path, small):
-    r = lp.side_by_side(tmp_path, data=small, versions=1)
-    fig, ax = _axes()
-    lp.draw_side_by_side(r, ax)
-    left, right = fig.axes
-    assert len(left.patches) == len(STEPS) and len(right.patches) == len(r["ml"])
-    assert left.get_ylim() == right.get_ylim()
-    assert left.get_ylabel() == "seconds (s)"
-    assert "200 data rows" in fig._suptitle.get_text()
-    assert "software CI" in lp.describe_side_by_side(r)
-
-
-def test_side_by_side_explorer_reruns_both_pipelines_at_the_slider_size(tmp_path):
-    ex = lp.side_by_side_explorer(tmp_path, rows=2_000)
-    assert list(ex.controls) == ["rows"] and ex.controls["rows"].description == "rows"
-    ex.update()
-    assert ex.last_result["rows"] == 2_000
-    ex.update(rows=3_000)
-    assert (ex.runs, ex.last_result["rows"], ex.last_result["ml_cycles"]) == (2, 3_000, 1)
-    assert ex.summary.startswith("3,000 rows: software CI")
-    assert len(ex.figure.axes) == 2
-
-
-def test_ml_vs_software_table_counts_operations_and_cells(tmp_path):
-    sweep = sweep_data_size((100, 400), n_features=4, spec="dummy", workdir=str(tmp_path), **QUICK)
-    table = lp.ml_vs_software_table(sweep)
-    assert table["data rows"].tolist() == [100, 400]
-    ops = table["software operations"].tolist()
-    assert ops[0] == ops[1] > 0  # the same files and tests whatever the data size
-    # split reads all rows; schema, validation, training and monitoring the 3/4 training split;
-    # baseline, evaluation and monitoring the 1/4 holdout: 4.75 x rows x 5 columns
-    assert table["ML cells read"].tolist() == [2_375, 9_500]
-    assert (table["ML / software"] == table["ML seconds"] / table["software seconds"]).all()
-    with pytest.raises(InputError, match="software=True"):
-        lp.ml_vs_software_table(sweep[sweep["pipeline"] == "ml"])
-
-
-# ---------------------------------------------------------------- lesson 6
-
-
 def test_validation_table_counts_checks_per_mode(small):
     sweep = sweep_validation((2, 3), data=small, spec="dummy", **QUICK)
-    table = lp.validation_table(sweep)
+    table = perf.validation_table(sweep)
     assert table["mode"].tolist() == ["off", "each", "once"] * 2
     assert table["validations"].tolist() == [0, 2, 1, 0, 3, 1]
     assert table["training + validation cycles"].tolist() == [2, 2, 2, 3, 3, 3]
     assert (table.loc[table["mode"] == "off", "validation seconds"] == 0).all()
-    assert lp.validation_counts(table) == {
+    assert perf.validation_counts(table) == {
         "off": {"2": 0, "3": 0},
         "each": {"2": 2, "3": 3},
         "once": {"2": 1, "3": 1},
@@ -123,7 +36,7 @@ def test_validation_table_counts_checks_per_mode(small):
 
 def test_seed_rows_are_json_ready(small):
     table = seed_table(sweep_versions((1, 2), data=small, spec="dummy", **QUICK))
-    rows = lp.seed_rows(table)
+    rows = perf.seed_rows(table)
     assert (rows["n"], rows["cycles"]) == ([1, 2], [1, 2])
     assert all(type(v) is float for v in rows["seconds"] + rows["seconds_per_version"])
     assert rows["seconds_per_version"][1] == pytest.approx(rows["seconds"][1] / 2)
@@ -131,7 +44,7 @@ def test_seed_rows_are_json_ready(small):
 
 def test_loop_seconds_split_setup_from_the_loop(small):
     sweep = sweep_versions((1, 3), data=small, spec="dummy", repeats=2, **QUICK)
-    table = lp.loop_seconds(sweep)
+    table = perf.loop_seconds(sweep)
     assert table["n versions"].tolist() == [1, 3]
     stages = sweep[sweep["stage"] != "total"]
     for n, row in table.set_index("n versions").iterrows():
@@ -142,19 +55,19 @@ def test_loop_seconds_split_setup_from_the_loop(small):
         assert row["setup seconds"] == pytest.approx(per_rep_setup.median())
         assert row["loop seconds"] == pytest.approx(per_rep_loop.median())
     assert (table["total seconds"] >= table["setup seconds"] + table["loop seconds"] - 1e-9).all()
-    fastest = lp.loop_seconds(sweep, agg="min")  # parts of the one fastest run of each n
+    fastest = perf.loop_seconds(sweep, agg="min")  # parts of the one fastest run of each n
     totals = sweep[sweep["stage"] == "total"].groupby("value")["seconds"].min()
     assert fastest["total seconds"].tolist() == totals.tolist()
     with pytest.raises(InputError, match="sweep_versions"):
-        lp.loop_seconds(sweep[sweep["factor"] == "nothing"])
+        perf.loop_seconds(sweep[sweep["factor"] == "nothing"])
     with pytest.raises(InputError, match="agg='mean'"):
-        lp.loop_seconds(sweep, agg="mean")
+        perf.loop_seconds(sweep, agg="mean")
 
 
 def test_add_fit_draws_points_and_the_power_law():
     fit = fit_exponent([1, 10, 100], [2.0, 20.0, 200.0])
     fig, ax = _axes()
-    lp.add_fit(ax, [1, 10, 100], [2.0, 20.0, 200.0], fit, "loop")
+    perf.add_fit(ax, [1, 10, 100], [2.0, 20.0, 200.0], fit, "loop")
     points, line = ax.get_lines()
     assert list(points.get_ydata()) == [2.0, 20.0, 200.0]
     assert line.get_ydata()[-1] == pytest.approx(200.0)
@@ -165,24 +78,24 @@ def test_add_fit_draws_points_and_the_power_law():
 
 
 def test_parallel_speedup_gives_the_same_results_with_two_workers(small):
-    r = lp.parallel_speedup(2, data=small, n_jobs=2)
+    r = perf.parallel_speedup(2, data=small, n_jobs=2)
     assert (r["versions"], r["n_jobs"], r["same_results"]) == (2, 2, True)
     assert r["trained"] == {"1": 2, "2": 2}
     assert r["speedup"] == pytest.approx(r["seconds"]["1"] / r["seconds"]["2"])
     assert r["ideal"] == min(2, r["cores"])
     fig, ax = _axes()
-    lp.draw_parallel(r, ax)
+    perf.draw_parallel(r, ax)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["n_jobs=1", "n_jobs=2"]
     assert ax.get_ylabel() == "wall-clock time (s)"
 
 
 def test_parallel_speedup_needs_at_least_two_workers(small):
     with pytest.raises(InputError, match="n_jobs=1"):
-        lp.parallel_speedup(2, data=small, n_jobs=1)
+        perf.parallel_speedup(2, data=small, n_jobs=1)
 
 
 def test_incremental_runs_train_only_what_changed(small):
-    runs = lp.incremental_runs(2, data=small)
+    runs = perf.incremental_runs(2, data=small)
     assert runs["run"].tolist() == ["first run", "unchanged re-run", "one version added"]
     assert runs["versions"].tolist() == [2, 2, 3]
     assert runs["trained"].tolist() == [2, 0, 1]
@@ -191,14 +104,14 @@ def test_incremental_runs_train_only_what_changed(small):
     assert runs["cache misses"].tolist() == [10, 0, 3]
     assert runs["cache hits"].tolist() == [1, 11, 12]
     fig, ax = _axes()
-    lp.draw_incremental(runs, ax)
+    perf.draw_incremental(runs, ax)
     assert [len(a.patches) for a in fig.axes] == [3, 3]
     with pytest.raises(InputError, match="versions=0"):
-        lp.incremental_runs(0, data=small)
+        perf.incremental_runs(0, data=small)
 
 
 def test_loop_explorer_reruns_the_loop_and_keeps_a_running_table():
-    ex = lp.loop_explorer(versions=2, rows=200)
+    ex = perf.loop_explorer(versions=2, rows=200)
     assert list(ex.controls) == ["versions", "rows", "validation"]
     assert [c.description for c in ex.controls.values()] == ["versions", "rows", "validation"]
     ex.update()
@@ -220,12 +133,6 @@ def test_loop_explorer_reruns_the_loop_and_keeps_a_running_table():
 
 def test_loop_explorer_refuses_an_unknown_validation_mode():
     with pytest.raises(InputError, match="validation='sometimes'"):
-        lp.loop_explorer(validation="sometimes")
+        perf.loop_explorer(validation="sometimes")
     with pytest.raises(InputError, match="versions=0"):
-        lp.loop_explorer_compute(0, 200, "each", history=[])
-
-
-def test_one_thread_per_process_limits_every_native_pool():
-    with threadpool_limits(limits=None):  # restores the original limits afterwards
-        assert lp.one_thread_per_process() >= 1
-        assert {lib["num_threads"] for lib in threadpool_info()} == {1}
+        perf.loop_explorer_compute(0, 200, "each", history=[])

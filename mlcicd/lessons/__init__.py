@@ -1,0 +1,14 @@
+"""What the lesson notebooks compute and draw, one module per lesson.
+
+| notebook | module |
+| --- | --- |
+| ``01_software_vs_ml_cicd`` | :mod:`mlcicd.lessons.software_vs_ml` |
+| ``02_data_validation`` | :mod:`mlcicd.lessons.data_validation` |
+| ``03_training_and_quality_gate`` | :mod:`mlcicd.lessons.quality_gate` |
+| ``04_deployment_and_rollback`` | :mod:`mlcicd.lessons.deployment` |
+| ``05_monitoring_drift_retraining`` | :mod:`mlcicd.lessons.monitoring` |
+| ``06_performance_analysis`` | :mod:`mlcicd.lessons.performance` |
+| ``07_putting_it_together`` | :mod:`mlcicd.lessons.workflow` |
+
+:mod:`mlcicd.lessons._common` holds the helpers more than one lesson uses.
+"""

@@ -1,0 +1,295 @@
+"""What lesson 5 (monitoring, drift, retraining) computes and draws.
+
+A model runs through simulated production weeks under a retraining policy
+(:func:`simulate_weeks`); :func:`compare_policies` puts policies side by side on the same weeks,
+:func:`drift_by_feature` shows which features drift when.
+
+>>> frame = simulate_weeks("never", covariate_shift=2.0, n_weeks=6, batch_size=100)
+>>> frame["dataset_drift"].tolist()
+[False, False, False, True, True, True]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from mlcicd.data import TARGET, drift_strength, load_dataset, production_batches, split
+from mlcicd.errors import InputError
+from mlcicd.evaluation import validate_model
+from mlcicd.lessons._common import fresh_workdir
+from mlcicd.monitoring import detect_drift
+from mlcicd.training import ModelSpec, train_model
+
+POLICIES = ("never", "on_drift", "every_week")
+COLOURS = {"never": "tab:red", "on_drift": "tab:green", "every_week": "tab:blue"}
+
+
+def _world(data: pd.DataFrame | None, seed: int):
+    """(train, holdout, pool): the first model's data and the rows production will see."""
+    data = load_dataset() if data is None else data
+    known, pool = split(data, TARGET, holdout=0.5, seed=seed)
+    train, holdout = split(known, TARGET, holdout=0.25, seed=seed)
+    return train, holdout, pool
+
+
+def _weeks(pool, n_weeks, batch_size, covariate_shift, concept_drift, drift_start, seed):
+    return production_batches(
+        pool, TARGET, n_weeks, batch_size, covariate_shift=covariate_shift,
+        concept_drift=concept_drift, drift_start=drift_start, seed=seed,
+    )  # fmt: skip
+
+
+def _check_number(name: str, value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        raise InputError(f"{name}={value!r}: expected a number in [{low}, {high}]")
+    if not low <= value <= high:
+        raise InputError(f"{name}={value!r}: expected a number in [{low}, {high}]")
+    return float(value)
+
+
+def simulate_weeks(
+    policy: str = "on_drift",
+    covariate_shift: float = 2.0,
+    concept_drift: float = 0.0,
+    *,
+    data: pd.DataFrame | None = None,
+    n_weeks: int = 12,
+    batch_size: int = 200,
+    drift_start: int | None = None,
+    drift_share: float = 0.35,
+    max_accuracy_drop: float = 0.05,
+    min_accuracy: float = 0.8,
+    spec: ModelSpec | None = None,
+    registry: Any = None,
+    seed: int = 0,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """One row per week: how the serving model did on that week's labelled batch, what the
+    monitor saw, and whether the ``policy`` retrained (train -> gate -> deploy) afterwards.
+
+    The first model is trained on half of ``data`` (default: breast cancer); the weeks resample
+    the other half (see :func:`mlcicd.data.production_batches`). ``policy``: ``"never"``,
+    ``"on_drift"`` (when :func:`~mlcicd.monitoring.detect_drift` says retrain) or
+    ``"every_week"``. A retrained candidate learns from 75 % of the week's batch and must pass
+    the gate (accuracy >= ``min_accuracy``, no worse than production) on the other 25 %; a
+    deployed model serves from the next week on and its training rows become the reference.
+    ``registry`` (a :class:`~mlcicd.registry.Registry` or folder): deploy there for real.
+    """
+    if policy not in POLICIES:
+        raise InputError(f"policy={policy!r}: unknown (allowed: {', '.join(POLICIES)})")
+    covariate_shift = _check_number("covariate_shift", covariate_shift, -10, 10)
+    concept_drift = _check_number("concept_drift", concept_drift, 0, 1)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 20:
+        raise InputError(f"batch_size={batch_size!r}: expected an integer >= 20")
+    train, holdout, pool = _world(data, seed)
+    weeks = _weeks(pool, n_weeks, batch_size, covariate_shift, concept_drift, drift_start, seed)
+    strength = drift_strength(n_weeks, drift_start)
+    thresholds = {"accuracy": min_accuracy}
+    model = train_model(train, TARGET, spec, seed=seed)
+    decision = validate_model(model.model, holdout, TARGET, thresholds=thresholds)
+    registry = _fresh_registry(registry)
+    version = registry.deploy(model, decision).version if registry is not None else 1
+    reference, reference_accuracy = train, decision.metrics["accuracy"]
+    rows = []
+    for week, batch in enumerate(tqdm(weeks, desc=policy, disable=not progress)):
+        report = detect_drift(reference, batch, target=TARGET, model=model.model,
+                              reference_accuracy=reference_accuracy, drift_share=drift_share,
+                              max_accuracy_drop=max_accuracy_drop)  # fmt: skip
+        psi = [f.psi for f in report.features if f.psi is not None]
+        row = {
+            "policy": policy, "week": week, "drift_strength": float(strength[week]),
+            "version": version, "accuracy": report.accuracy,
+            "accuracy_drop": report.accuracy_drop, "drift_share": report.drift_share,
+            "n_drifted": len(report.drifted), "drifted": ", ".join(report.drifted),
+            "mean_psi": float(np.mean(psi)) if psi else np.nan,
+            "dataset_drift": report.dataset_drift, "monitor_retrain": report.retrain,
+            "alarm": _alarm(report, max_accuracy_drop),
+            "retrained": False, "blessed": False, "deployed_version": 0,
+        }  # fmt: skip
+        if policy == "every_week" or (policy == "on_drift" and report.retrain):
+            fit, gate = split(batch, TARGET, holdout=0.25, seed=seed + week)
+            candidate = train_model(fit, TARGET, spec, seed=seed)
+            verdict = validate_model(candidate.model, gate, TARGET, production_model=model.model,
+                                     thresholds=thresholds)  # fmt: skip
+            row.update(retrained=True, blessed=verdict.blessed)
+            if verdict.blessed:
+                version = (
+                    version + 1 if registry is None else registry.deploy(candidate, verdict).version
+                )
+                model, reference = candidate, fit
+                reference_accuracy = verdict.metrics["accuracy"]
+                row["deployed_version"] = version
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _alarm(report, max_accuracy_drop: float) -> str:
+    """Why the monitor calls for retraining: "features", "accuracy", both or "" (no alarm)."""
+    fell = report.accuracy_drop is not None and report.accuracy_drop > max_accuracy_drop
+    return " + ".join(n for n, on in (("features", report.dataset_drift), ("accuracy", fell)) if on)
+
+
+def _fresh_registry(registry: Any):
+    from mlcicd.registry import Registry
+
+    if registry is None:
+        return None
+    if not isinstance(registry, Registry):
+        # a folder: a registry an earlier run left there is replaced, so the lesson re-runs
+        from mlcicd.lessons.deployment import fresh_registry
+
+        return fresh_registry(registry)
+    if registry.versions():
+        raise InputError(f"registry {registry.root}: already holds versions; give an empty folder")
+    return registry
+
+
+def compare_policies(
+    policies: Iterable[str] = ("never", "on_drift"), *, registry: Any = None, **options
+) -> pd.DataFrame:
+    """:func:`simulate_weeks` for each policy on the same weeks, stacked into one frame.
+
+    ``registry``: a folder (emptied, see :func:`fresh_workdir`) holding one registry per policy.
+    """
+    root = None if registry is None else fresh_workdir(registry)
+    frames = [
+        simulate_weeks(p, registry=None if root is None else root / p, **options)
+        for p in dict.fromkeys(policies)
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def explore_policy(policy: str, covariate_shift: float, concept_drift: float, **options):
+    """The chosen policy next to ``"never"`` (for the lesson's Explorer)."""
+    return compare_policies(("never", policy), covariate_shift=covariate_shift,
+                            concept_drift=concept_drift, **options)  # fmt: skip
+
+
+def drift_by_feature(
+    covariate_shift: float = 2.0,
+    concept_drift: float = 0.0,
+    *,
+    data: pd.DataFrame | None = None,
+    n_weeks: int = 12,
+    batch_size: int = 200,
+    drift_start: int | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Each week's batch against the first model's training data, one row per (week, feature)."""
+    train, _, pool = _world(data, seed)
+    weeks = _weeks(pool, n_weeks, batch_size, covariate_shift, concept_drift, drift_start, seed)
+    frames = [
+        detect_drift(train, batch, target=TARGET).to_frame().assign(week=week)
+        for week, batch in enumerate(weeks)
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def weeks_record(frame: pd.DataFrame) -> dict[str, Any]:
+    """JSON-ready summary per policy: accuracy and drift flag per week, retrain weeks."""
+    out = {}
+    for policy, rows in frame.groupby("policy", sort=False):
+        out[policy] = {
+            "accuracy": [round(float(a), 4) for a in rows["accuracy"]],
+            "drift_share": [round(float(s), 4) for s in rows["drift_share"]],
+            "drift_flag": [bool(f) for f in rows["dataset_drift"]],
+            "monitor_retrain": [bool(f) for f in rows["monitor_retrain"]],
+            "retrain_weeks": [int(w) for w in rows.loc[rows["retrained"], "week"]],
+            "deploy_weeks": [int(w) for w in rows.loc[rows["deployed_version"] > 0, "week"]],
+            "final_accuracy": round(float(rows["accuracy"].iloc[-1]), 4),
+            "mean_accuracy": round(float(rows["accuracy"].mean()), 4),
+        }
+    return out
+
+
+def describe_weeks(frame: pd.DataFrame) -> str:
+    """One line per policy: mean and last-week accuracy, how many retrains were deployed."""
+    parts = []
+    for policy, r in weeks_record(frame).items():
+        parts.append(
+            f"{policy}: mean accuracy {r['mean_accuracy']:.3f}, "
+            f"last week {r['final_accuracy']:.3f}, "
+            f"{len(r['deploy_weeks'])} retrained model(s) deployed"
+        )
+    return "; ".join(parts)
+
+
+def draw_accuracy(frame: pd.DataFrame, ax) -> None:
+    """Accuracy per week for each policy; stars where a retrained model was deployed,
+    crosses where the gate rejected it; the drifting weeks shaded."""
+    drifting = frame.loc[frame["drift_strength"] > 0, "week"]
+    if len(drifting):
+        ax.axvspan(drifting.min() - 0.5, frame["week"].max() + 0.5, color="0.92", zorder=0,
+                   label="drift ramps up")  # fmt: skip
+    for policy, rows in frame.groupby("policy", sort=False):
+        colour = COLOURS[policy]
+        ax.plot(rows["week"], rows["accuracy"], "o-", color=colour, label=f"policy: {policy}")
+        done = rows[rows["deployed_version"] > 0]
+        refused = rows[rows["retrained"] & ~rows["blessed"]]
+        for marks, style, size, what in ((done, "*", 15, "retrained + deployed"),
+                                         (refused, "X", 10, "gate rejected")):  # fmt: skip
+            if len(marks):
+                ax.plot(marks["week"], marks["accuracy"], style, ms=size, color=colour,
+                        mec="black", label=f"{policy}: {what}")  # fmt: skip
+    ax.set_xticks(sorted(frame["week"].unique()))
+    ax.set(xlabel="week", ylabel="accuracy on the week's labelled batch (fraction)",
+           ylim=(0, 1.02), title="Accuracy of the serving model, week by week")  # fmt: skip
+    ax.legend(fontsize=8, loc="lower left")
+    ax.grid(alpha=0.3)
+
+
+def draw_drift_share(frame: pd.DataFrame, ax, threshold: float | None = None) -> None:
+    """Drift share per week (grouped bars per policy) and the dataset-drift threshold."""
+    groups = list(frame.groupby("policy", sort=False))
+    width = 0.8 / len(groups)
+    for i, (policy, rows) in enumerate(groups):
+        offset = (i - (len(groups) - 1) / 2) * width
+        ax.bar(rows["week"] + offset, rows["drift_share"], width, color=COLOURS[policy],
+               alpha=0.7, label=f"policy: {policy}")  # fmt: skip
+    if threshold is not None:
+        ax.axhline(threshold, color="black", ls="--", label=f"dataset drift at >= {threshold:.2f}")
+    ax.set(xlabel="week", ylabel="share of features drifted (fraction)", ylim=(0, 1.02),
+           title="Feature drift against the serving model's training data")  # fmt: skip
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3, axis="y")
+
+
+def plot_weeks(frame: pd.DataFrame, *, threshold: float | None = 0.35, title: str = ""):
+    """Accuracy (top) and drift share (bottom) over the weeks."""
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
+    draw_accuracy(frame, top)
+    draw_drift_share(frame, bottom, threshold)
+    top.set_xlabel("")
+    top.tick_params(labelbottom=True)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_feature_drift(long: pd.DataFrame):
+    """Heat map of PSI per feature and week (from :func:`drift_by_feature`); dots mark drift."""
+    import matplotlib.pyplot as plt
+
+    psi = long.pivot(index="feature", columns="week", values="psi")
+    drift = long.pivot(index="feature", columns="week", values="drift").reindex_like(psi)
+    order = list(dict.fromkeys(long["feature"]))
+    psi, drift = psi.loc[order], drift.loc[order].astype(bool)
+    fig, ax = plt.subplots(figsize=(9, 8))
+    image = ax.imshow(psi.to_numpy(), aspect="auto", cmap="viridis", vmin=0, vmax=1)
+    y, x = np.nonzero(drift.to_numpy())
+    ax.plot(x, y, "o", ms=4, color="white", mec="black", label="drift test fires")
+    ax.set_yticks(range(len(order)), order, fontsize=7)
+    ax.set_xticks(range(psi.shape[1]), psi.columns)
+    ax.set(xlabel="week", title="Population stability index per feature (0.2+ = significant)")
+    fig.colorbar(image, ax=ax, label="PSI (unitless; capped at 1 in colour)")
+    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    fig.tight_layout()
+    return fig
