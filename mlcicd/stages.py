@@ -6,9 +6,9 @@ Each adapter is a module-level function, so joblib and dask can send it to a wor
 and each verdict turns a result into the outcome that stops a version (invalid data: failed; a
 model the gate did not bless: rejected).
 
-Context names used by the loop: ``train_data``, ``holdout``, ``current`` (the monitored batch),
-``target``, ``spec``, ``seed``, ``schema``, ``baseline_metrics``, ``production_metrics``,
-``registry`` and ``version``; stage outputs are stored under the stage names.
+Context names used by the loop: ``train_data``, ``train_fingerprint``, ``holdout``, ``current``
+(the monitored batch), ``target``, ``spec``, ``seed``, ``schema``, ``baseline_metrics``,
+``production_metrics``, ``registry`` and ``version``; stage outputs are stored under the stage names.
 """
 
 from __future__ import annotations
@@ -110,7 +110,11 @@ def validation_stage() -> Stage:
 def worker_stages() -> list[Stage]:
     """The pure, costly part of a version: what runs in parallel."""
     return [
-        Stage("train", train_model, inputs={"df": "train_data"}),
+        Stage(
+            "train",
+            train_model,
+            inputs={"df": "train_data", "data_fingerprint": "train_fingerprint"},
+        ),
         Stage("evaluate", evaluate, inputs={"trained": "train"}),
         Stage(
             "monitor",

@@ -197,7 +197,9 @@ def _check_training_frame(df: pd.DataFrame, target: str) -> list[str]:
     features = [c for c in df.columns if c != target]
     if not features:
         raise InputError(f"training data: no feature columns besides the target {target!r}")
-    bad = [str(c) for c in features if not pd.api.types.is_numeric_dtype(df[c].dtype)]
+    dtypes = df.dtypes  # one Series of dtypes: no column Series built per feature
+    bad = [str(c) for c, t in zip(df.columns, dtypes, strict=True) if c != target
+           and not pd.api.types.is_numeric_dtype(t)]  # fmt: skip
     if bad:
         raise InputError(f"training data: non-numeric feature columns: {', '.join(bad)}")
     labels = df[target]
@@ -215,9 +217,17 @@ def _check_training_frame(df: pd.DataFrame, target: str) -> list[str]:
 
 
 def train_model(
-    df: pd.DataFrame, target: str, spec: ModelSpec | None = None, seed: int = 0
+    df: pd.DataFrame,
+    target: str,
+    spec: ModelSpec | None = None,
+    seed: int = 0,
+    data_fingerprint: str | None = None,
 ) -> TrainedModel:
-    """Fit ``spec``'s estimator on every non-target column of ``df``."""
+    """Fit ``spec``'s estimator on every non-target column of ``df``.
+
+    ``data_fingerprint`` is ``mlcicd.data.fingerprint(df)`` when the caller already has it (the
+    pipeline hashes each frame once per run); otherwise it is computed for the provenance.
+    """
     spec = spec if spec is not None else ModelSpec()
     features = _check_training_frame(df, target)
     estimator = make_estimator(spec, seed)
@@ -235,7 +245,7 @@ def train_model(
         "target": target,
         "features": [str(c) for c in features],
         "n_rows": int(len(df)),
-        "data_fingerprint": fingerprint(df),
+        "data_fingerprint": data_fingerprint or fingerprint(df),
         "seed": int(seed),
         "training_seconds": round(seconds, 6),
         "library_versions": _library_versions(),

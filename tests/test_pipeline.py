@@ -159,6 +159,24 @@ def test_each_dataframe_is_fingerprinted_once_per_run(monkeypatch):
     assert len(calls) == 1
 
 
+def test_the_loop_hashes_its_training_frame_once_and_records_it_in_every_model(
+    data, monkeypatch, tmp_path
+):
+    import mlcicd.data
+    import mlcicd.training
+
+    seen = []
+    real = mlcicd.data.fingerprint
+    counting = lambda df: seen.append(len(df)) or real(df)  # noqa: E731
+    monkeypatch.setattr(mlcicd.data, "fingerprint", counting)
+    monkeypatch.setattr(mlcicd.training, "fingerprint", counting)
+    result = run_versions(4, data=data, validation="off", registry=tmp_path / "reg")
+    train, _ = mlcicd.data.split(data, "target", holdout=0.25, seed=0)
+    stored = [v.metadata["data_fingerprint"] for v in Registry(tmp_path / "reg").versions()]
+    assert len(stored) == len(result.deployed) >= 2 and set(stored) == {real(train)}
+    assert seen.count(len(train)) == 1  # not once more per version inside train_model
+
+
 def test_code_version_changes_with_the_source():
     fps = Fingerprints()
     assert fps.code_version(mean_of) != fps.code_version(shifted)
@@ -346,7 +364,13 @@ def test_result_tables(data):
         "3 model versions: 3 training + validation cycles run; 3 deployed, 0 rejected, 0 failed"
     )
     wide = result.to_frame(fingerprints=True).set_index(["version", "stage"])
-    assert set(wide.loc[(1, "train"), "fingerprints"]) == {"df", "target", "spec", "seed"}
+    assert set(wide.loc[(1, "train"), "fingerprints"]) == {
+        "df",
+        "data_fingerprint",
+        "target",
+        "spec",
+        "seed",
+    }
     assert pd.isna(wide.loc[(1, "deploy"), "key"])  # a side effect is never cached
     payload = result.to_dict()
     assert payload["counts"]["train"] == 3 and len(payload["records"]) == len(frame)
