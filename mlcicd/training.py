@@ -197,9 +197,8 @@ def _check_training_frame(df: pd.DataFrame, target: str) -> list[str]:
     features = [c for c in df.columns if c != target]
     if not features:
         raise InputError(f"training data: no feature columns besides the target {target!r}")
-    dtypes = df.dtypes  # one Series of dtypes: no column Series built per feature
-    bad = [str(c) for c, t in zip(df.columns, dtypes, strict=True) if c != target
-           and not pd.api.types.is_numeric_dtype(t)]  # fmt: skip
+    dtypes = df.dtypes.drop(target)  # one Series of dtypes, not a column Series per feature
+    bad = [str(c) for c, t in dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
     if bad:
         raise InputError(f"training data: non-numeric feature columns: {', '.join(bad)}")
     labels = df[target]
