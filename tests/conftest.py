@@ -64,6 +64,14 @@ def run_lesson(jupyter_env, tmp_path_factory):
     return run
 
 
+@pytest.fixture(scope="module")
+def run(request, run_lesson):
+    """In a lesson's test module (one that sets ``STEM``): that lesson, executed once; it ran ok."""
+    result = run_lesson(request.module.STEM)
+    assert result.status == "ok", result.error
+    return result
+
+
 @pytest.fixture(scope="session")
 def assert_rendered():
     """Check an executed lesson: it shows a plot and a widget, and no cell raised.

@@ -14,13 +14,6 @@ STEM = "01_software_vs_ml_cicd"
 CI = ci_parameters(NOTEBOOKS / f"{STEM}.ipynb")
 
 
-@pytest.fixture(scope="module")
-def run(run_lesson):
-    run = run_lesson(STEM)
-    assert run.status == "ok", run.error
-    return run
-
-
 def test_side_by_side_ran_both_real_pipelines(run):
     s = run.results["side_by_side"]
     assert run.results["software_steps"] == sorted(STEPS)

@@ -10,13 +10,6 @@ pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("test_lesson_02")]
 STEM = "02_data_validation"
 
 
-@pytest.fixture(scope="module")
-def run(run_lesson):
-    run = run_lesson(STEM)
-    assert run.status == "ok", run.error
-    return run
-
-
 def test_every_broken_batch_is_caught_with_its_own_anomaly(run):
     r = run.results
     assert r["anomaly_kinds"] == {

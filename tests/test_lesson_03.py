@@ -10,13 +10,6 @@ pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("test_lesson_03")]
 STEM = "03_training_and_quality_gate"
 
 
-@pytest.fixture(scope="module")
-def run(run_lesson):
-    run = run_lesson(STEM)
-    assert run.status == "ok", run.error
-    return run
-
-
 def test_metrics_per_model_on_the_holdout(run):
     m = run.results["metrics"]
     assert set(m) == {

@@ -10,13 +10,6 @@ pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("test_lesson_04")]
 STEM = "04_deployment_and_rollback"
 
 
-@pytest.fixture(scope="module")
-def run(run_lesson):
-    run = run_lesson(STEM)
-    assert run.status == "ok", run.error
-    return run
-
-
 def test_versions_and_aliases_after_each_step(run):
     r = run.results
     assert r["versions"] == [1, 2, 3, 4]

@@ -10,13 +10,6 @@ pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("test_lesson_05")]
 STEM = "05_monitoring_drift_retraining"
 
 
-@pytest.fixture(scope="module")
-def run(run_lesson):
-    run = run_lesson(STEM)
-    assert run.status == "ok", run.error
-    return run
-
-
 def test_drift_is_flagged_in_the_drifted_weeks_and_not_in_the_first(run):
     r = run.results
     assert r["n_weeks"] == 8  # the CI parameter; the drift ramps up from week 4

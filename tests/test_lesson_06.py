@@ -13,13 +13,6 @@ STEM = "06_performance_analysis"
 CI = ci_parameters(NOTEBOOKS / f"{STEM}.ipynb")
 
 
-@pytest.fixture(scope="module")
-def run(run_lesson):
-    run = run_lesson(STEM)
-    assert run.status == "ok", run.error
-    return run
-
-
 def test_seed_table_counts_one_cycle_per_version(run):
     table = run.results["seed_table"]
     assert table["n"] == CI["versions_ns"]

@@ -11,13 +11,6 @@ STEM = "07_putting_it_together"
 STEPS = ["Data Validation", "Train Model", "Test Model", "Deploy Model", "Monitor"]
 
 
-@pytest.fixture(scope="module")
-def run(run_lesson):
-    run = run_lesson(STEM)
-    assert run.status == "ok", run.error
-    return run
-
-
 def test_clean_workflow_is_green_at_every_step_and_deploys_version_1(run):
     r = run.results
     assert r["setup_exit_code"] == 0
