@@ -3,9 +3,18 @@
 Both keep their logic in plain methods (``SelfCheck.check``, ``Explorer.update``) that tests call
 without a browser; the ipywidgets only wire those methods to clicks and slider moves.
 
->>> q = SelfCheck("2 + 2?", ["3", "4"], answer=1, explanation="Arithmetic.")
->>> q.check(1)[0], q.check(0)[0]
-(True, False)
+>>> q = SelfCheck("2 + 2?", ["3", "4"], answer=1, explanation="Arithmetic.",
+...               feedback={0: "That is 1 + 2."})
+>>> q.check(1)[0], q.check(0)
+(True, (False, "Not quite: That is 1 + 2."))
+
+A lesson keeps its questions, answers and feedback in its module (a question bank), so the
+notebook cell shows only ``check_yourself("id")`` and never the answer:
+
+>>> ask = question_bank({"sum": {"question": "2 + 2?", "options": ["3", "4"], "answer": 1,
+...                              "explanation": "Arithmetic.", "feedback": {0: "That is 1 + 2."}}})
+>>> ask("sum").question
+'2 + 2?'
 """
 
 from __future__ import annotations
@@ -20,13 +29,28 @@ from mlcicd.errors import InputError
 class SelfCheck:
     """A multiple-choice question with instant feedback."""
 
-    def __init__(self, question: str, options: Sequence[str], answer: int, explanation: str = ""):
+    def __init__(
+        self,
+        question: str,
+        options: Sequence[str],
+        answer: int,
+        explanation: str = "",
+        feedback: Mapping[int, str] | Sequence[str | None] | None = None,
+    ):
         if len(options) < 2:
             raise InputError("options: a question needs at least two options")
         if not 0 <= answer < len(options):
             raise InputError(f"answer: {answer} is not an option index (0..{len(options) - 1})")
+        if feedback is None:
+            feedback = {}
+        elif not isinstance(feedback, Mapping):
+            feedback = {i: text for i, text in enumerate(feedback) if text}
+        unknown = [i for i in feedback if not 0 <= i < len(options) or i == answer]
+        if unknown:
+            raise InputError(f"feedback: option(s) {unknown} are not wrong options of the question")
         self.question, self.options = question, list(options)
         self.answer, self.explanation = answer, explanation
+        self.feedback = {int(i): str(text) for i, text in feedback.items()}
         self.attempts = 0
         self._widget = None
 
@@ -37,6 +61,8 @@ class SelfCheck:
         self.attempts += 1
         if choice == self.answer:
             return True, f"Correct. {self.explanation}".strip()
+        if choice in self.feedback:
+            return False, f"Not quite: {self.feedback[choice]}"
         return False, f"Not quite: '{self.options[choice]}' is not it. Think again and retry."
 
     @property
@@ -68,6 +94,27 @@ class SelfCheck:
         from IPython.display import display
 
         display(self.widget)
+
+
+def question_bank(questions: Mapping[str, Mapping[str, Any]]) -> Callable[[str], SelfCheck]:
+    """``ask = question_bank({...})``; ``ask("id")`` is a fresh :class:`SelfCheck` for that entry.
+
+    Each entry holds ``question``, ``options``, ``answer`` (an option index), ``explanation`` and
+    ``feedback`` (one text per wrong option). Every entry is checked when the bank is made.
+    """
+    for key, entry in questions.items():
+        try:
+            SelfCheck(**entry)
+        except TypeError as exc:
+            raise InputError(f"question {key!r}: {exc}") from None
+
+    def ask(key: str) -> SelfCheck:
+        if key not in questions:
+            raise InputError(f"question: unknown id {key!r} (known: {', '.join(questions)})")
+        return SelfCheck(**questions[key])
+
+    ask.questions = questions  # type: ignore[attr-defined]
+    return ask
 
 
 class Explorer:

@@ -1,4 +1,4 @@
-"""The compute and draw functions behind lesson 7: workflow, schedule, checklist."""
+"""The compute and draw functions behind lesson 8: workflow, schedule, checklist."""
 
 from __future__ import annotations
 

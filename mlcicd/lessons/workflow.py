@@ -1,4 +1,4 @@
-"""What lesson 7 (putting it together) computes and draws.
+"""What lesson 8 (putting it together) computes and draws.
 
 The ``mlcicd`` command line run as a CI workflow, one process per step (:func:`run_workflow`);
 what runs on every commit and what nightly, timed (:func:`ci_schedule`); and the ML Test Score
@@ -227,7 +227,7 @@ def draw_workflow(run: WorkflowRun, ax) -> None:
     ax.grid(alpha=0.3, axis="y")
 
 
-# ------------------------------------------------------- lesson 7: every commit and nightly
+# ------------------------------------------------------- lesson 8: every commit and nightly
 
 
 def _timed(trigger: str, job: str, work) -> dict[str, Any]:
@@ -325,7 +325,7 @@ def plot_schedule(frame: pd.DataFrame):
     return fig
 
 
-# ----------------------------------------------------- lesson 7: the ML Test Score checklist
+# ----------------------------------------------------- lesson 8: the ML Test Score checklist
 
 CHECKLIST: dict[str, tuple[str, ...]] = {
     "data": (

@@ -1,13 +1,13 @@
-"""Lesson 7 (putting it together) runs the ML CI workflow in CI and records every exit code."""
+"""Lesson 8 (putting it together) runs the ML CI workflow in CI and records every exit code."""
 
 from __future__ import annotations
 
 import pytest
 
 # one worker runs this lesson once: its tests share the executed notebook
-pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("test_lesson_07")]
+pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("test_lesson_08")]
 
-STEM = "07_putting_it_together"
+STEM = "08_putting_it_together"
 STEPS = ["Data Validation", "Train Model", "Test Model", "Deploy Model", "Monitor"]
 
 
