@@ -208,12 +208,14 @@ def paired_comparisons(
                 "b": test.b,
                 "c": test.c,
                 "rows_behind": test.c - test.b,
-                "p_value": round(test.p_value, 6),
+                "p_value": test.p_value,
                 "significant": test.significant,
                 "rows_needed": needed,
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    frame["rows_needed"] = frame["rows_needed"].astype("Int64")  # whole rows, <NA> if no gap
+    return frame
 
 
 def interval_by_size(
@@ -477,6 +479,8 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    if value is pd.NA:
+        return None
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and np.isnan(value):
