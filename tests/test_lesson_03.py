@@ -83,6 +83,10 @@ def test_confidence_intervals(run):
     prod = iv["production"]
     assert (round(prod["low"], 3), round(prod["high"], 3)) == (0.911, 0.981)
     assert round(prod["width"], 3) == 0.069 and round(prod["width"] / 0.01) == 7
+    # the bootstrap: similar width, centred on the measured accuracy (Wilson is pulled to 0.5)
+    boot = run.results["production_bootstrap"]
+    assert abs((boot["high"] - boot["low"]) - prod["width"]) < 0.01
+    assert boot["estimate"] - boot["low"] < prod["accuracy"] - prod["low"]
     # every candidate but the dummy overlaps production's interval, the dummy does not
     for name, row in iv.items():
         overlaps = row["high"] >= prod["low"] and row["low"] <= prod["high"]

@@ -12,7 +12,13 @@ from mlcicd.data import TARGET
 from mlcicd.errors import InputError
 from mlcicd.evaluation import validate_model
 from mlcicd.lessons import quality_gate as qg
-from mlcicd.significance import mcnemar_test, rows_for_margin, rows_to_detect, wilson_interval
+from mlcicd.significance import (
+    bootstrap_interval,
+    mcnemar_test,
+    rows_for_margin,
+    rows_to_detect,
+    wilson_interval,
+)
 from mlcicd.training import ModelSpec, train_model
 
 
@@ -208,6 +214,7 @@ def test_record_results_writes_plain_json(data, production, tree, tmp_path):
         plain_blessed={"tree": False},
         checks=checks,
         intervals=qg.accuracy_intervals(candidates, holdout),
+        bootstrap=bootstrap_interval([True] * 137 + [False] * 6),
         paired=qg.paired_comparisons({**candidates, "same": production}, production, holdout),
         by_size=qg.interval_by_size(0.958042, [143]),
         rows_for_tolerance=1893,
@@ -223,3 +230,4 @@ def test_record_results_writes_plain_json(data, production, tree, tmp_path):
     assert out["standard_error"] == 0.0168
     assert out["code_checks_passed"] == {"production": 2, "shuffled labels": 1}
     assert out["explorer"]["blessed"] is False
+    assert out["production_bootstrap"]["method"] == "bootstrap"

@@ -31,7 +31,13 @@ from mlcicd.evaluation import (
     validate_model,
 )
 from mlcicd.lessons._common import BAD, BLUE, GOOD, GREY, _accuracy, _check_share, _whole
-from mlcicd.significance import DEFAULT_ALPHA, mcnemar_test, rows_to_detect, wilson_interval
+from mlcicd.significance import (
+    DEFAULT_ALPHA,
+    Interval,
+    mcnemar_test,
+    rows_to_detect,
+    wilson_interval,
+)
 from mlcicd.training import (
     ModelSpec,
     TrainedModel,
@@ -424,6 +430,7 @@ def record_results(
     plain_blessed: Mapping[str, bool],
     checks: pd.DataFrame,
     intervals: pd.DataFrame,
+    bootstrap: Interval,
     paired: pd.DataFrame,
     by_size: pd.DataFrame,
     rows_for_tolerance: int | None,
@@ -453,6 +460,7 @@ def record_results(
         "tolerance_rows": round(production.tolerance * n, 3),
         "standard_error": round(float(np.sqrt(p * (1 - p) / n)), 4),
         "intervals": intervals.set_index("model").to_dict(orient="index"),
+        "production_bootstrap": bootstrap.to_dict(),
         "paired": paired.set_index("model").to_dict(orient="index"),
         "blessed_if_significance_required": _verdicts(required),
         "reasons_if_significance_required": {
