@@ -204,16 +204,17 @@ def mcnemar_test(
 def rows_to_detect(
     gap: float, disagreement: float, alpha: float = DEFAULT_ALPHA, max_rows: int = 1_000_000
 ) -> int | None:
-    """The smallest holdout size at which an accuracy ``gap`` between two models is significant
-    by the exact McNemar test, if they disagree (one right, the other wrong) on a share
-    ``disagreement`` of the rows; None if not reached within ``max_rows``.
+    """The holdout size from which on an accuracy ``gap`` between two models is significant by
+    the exact McNemar test (at that size and every larger one up to ``max_rows``), if they
+    disagree (one right, the other wrong) on a share ``disagreement`` of the rows; None if not
+    reached within ``max_rows``.
 
     At ``n`` rows the discordant counts are ``n * (disagreement -+ gap) / 2``, rounded to whole
     rows. For example, two models 2 rows apart on 143 rows, where 6 rows have one model right
-    and the other wrong (p = 0.69 there):
+    and the other wrong (p = 0.69 there; the first significant size is 876, but 894 is not):
 
     >>> rows_to_detect(2 / 143, 6 / 143)
-    876
+    984
     """
     alpha = check_level(alpha, "alpha")
     for value, name in ((gap, "gap"), (disagreement, "disagreement")):
@@ -230,8 +231,12 @@ def rows_to_detect(
     # binomtest(b, b + c, 0.5) two-sided, written for every n at once (the null is symmetric)
     p = np.minimum(1.0, 2 * binom.cdf(np.minimum(b, c), b + c, 0.5))
     p[b + c == 0] = 1.0
-    hits = np.flatnonzero(p < alpha)
-    return None if len(hits) == 0 else int(n[hits[0]])
+    # the first size from which every larger one is significant too: the counts are whole rows,
+    # so the p-value zigzags, and the first significant size alone would promise too much
+    misses = np.flatnonzero(p >= alpha)
+    if len(misses) == 0:
+        return 1
+    return None if misses[-1] == len(n) - 1 else int(n[misses[-1] + 1])
 
 
 def rows_for_margin(

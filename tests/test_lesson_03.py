@@ -24,6 +24,7 @@ def test_metrics_per_model_on_the_holdout(run):
     assert m["decision_tree (depth 3)"]["accuracy"] == 0.916084
     assert m["dummy (most frequent)"]["accuracy"] == 0.629371
     assert m["dummy (most frequent)"]["balanced_accuracy"] == 0.5
+    assert round(m["dummy (most frequent)"]["f1"], 2) == 0.77  # "its f1 of about 0.77"
     assert run.results["production_accuracy"] == 0.958042
     assert run.results["baseline_accuracy"] == 0.629371
 
@@ -99,7 +100,7 @@ def test_mcnemar_only_the_dummy_is_significantly_worse(run):
     assert (paired["random_forest"]["b"], paired["random_forest"]["c"]) == (2, 4)
     tree = paired["decision_tree (depth 3)"]
     assert (tree["b"], tree["c"], tree["rows_behind"]) == (2, 8, 6)
-    assert round(tree["p_value"], 2) == 0.11 and tree["rows_needed"] == 170
+    assert round(tree["p_value"], 2) == 0.11 and tree["rows_needed"] == 206
     assert paired["random_forest"]["rows_needed"] >= 6 * 143  # "at least six times ours"
     assert paired["logistic_regression (C=0.1)"]["rows_needed"] is None  # no gap at all
 

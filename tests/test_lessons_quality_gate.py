@@ -122,7 +122,7 @@ def test_paired_comparisons_count_the_disagreements(data, production, tree):
     rows = paired.set_index("model")
     assert rows.loc["tree", ["b", "c", "rows_behind"]].tolist() == [2, 8, 6]
     assert rows.loc["tree", "p_value"] == 0.109375 and not rows.loc["tree", "significant"]
-    assert rows.loc["tree", "rows_needed"] == rows_to_detect(6 / 143, 10 / 143) == 170
+    assert rows.loc["tree", "rows_needed"] == rows_to_detect(6 / 143, 10 / 143) == 206
     assert rows.loc["same", ["b", "c", "p_value"]].tolist() == [0, 0, 1.0]
     assert rows.loc["same", "rows_needed"] is pd.NA
 
@@ -185,7 +185,9 @@ def test_the_numbers_the_questions_state_are_what_the_library_computes(data, pro
     two_four = mcnemar_test([True] * 2 + [False] * 4 + [True] * 137, [False] * 2 + [True] * 141)
     assert f"p = {two_four.p_value:.2f}" in qg.QUESTIONS["noise"]["question"]
     needed = rows_to_detect(2 / 143, 6 / 143)
-    assert f"{needed} rows" in qg.QUESTIONS["noise"]["explanation"] and 850 < needed < 950
+    assert (
+        f"{needed} rows" in qg.QUESTIONS["noise"]["explanation"] and 950 < needed < 1050
+    )  # "roughly 1,000"
     # "bigger_holdout": the depth-3 tree
     t = validate_model(tree.model, holdout, TARGET, production_model=production.model)
     gap = t.production_metrics["accuracy"] - t.metrics["accuracy"]
@@ -193,7 +195,7 @@ def test_the_numbers_the_questions_state_are_what_the_library_computes(data, pro
     assert f"({gap:.3f})" in text and f"p = {t.comparison.p_value:.2f}" in text
     assert t.comparison.c - t.comparison.b == 6
     options = qg.QUESTIONS["bigger_holdout"]["options"][2]
-    assert "from 170 rows" in options
+    assert "from about 200 rows" in options  # 206
     assert 1850 < rows_for_margin(t.production_metrics["accuracy"], 0.01) < 1950  # "about 1,900"
 
 
@@ -224,7 +226,7 @@ def test_record_results_writes_plain_json(data, production, tree, tmp_path):
     out = json.loads(path.read_text())
     assert out["blessed"] == {"tree": False}
     assert out["blessed_if_significance_required"] == {"tree": True}
-    assert out["paired"]["tree"]["rows_needed"] == 170
+    assert out["paired"]["tree"]["rows_needed"] == 206
     assert out["paired"]["same"]["rows_needed"] is None
     assert out["holdout_rows"] == 143 and out["tolerance_rows"] == 1.43
     assert out["standard_error"] == 0.0168

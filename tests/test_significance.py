@@ -130,21 +130,23 @@ def _p_at(n: int, gap: float, disagreement: float) -> float:
 
 
 @pytest.mark.parametrize("gap_rows, discordant_rows", [(2, 6), (6, 10), (2, 4), (47, 53)])
-def test_rows_to_detect_is_the_first_size_where_binomtest_says_significant(
+def test_rows_to_detect_is_the_size_from_which_binomtest_stays_significant(
     gap_rows, discordant_rows
 ):
     gap, disagreement = gap_rows / 143, discordant_rows / 143
     n = rows_to_detect(gap, disagreement)
-    assert _p_at(n, gap, disagreement) < 0.05
-    assert all(_p_at(m, gap, disagreement) >= 0.05 for m in range(max(1, n - 40), n))
+    assert all(_p_at(m, gap, disagreement) < 0.05 for m in range(n, n + 400))
+    assert n == 1 or _p_at(n - 1, gap, disagreement) >= 0.05
 
 
 def test_rows_to_detect_values():
-    assert rows_to_detect(2 / 143, 6 / 143) == 876
-    assert rows_to_detect(6 / 143, 10 / 143) == 170
+    assert rows_to_detect(2 / 143, 6 / 143) == 984
+    # 876 rows are already significant, 894 are not again: the answer is the size that stays
+    assert _p_at(876, 2 / 143, 6 / 143) < 0.05 <= _p_at(894, 2 / 143, 6 / 143)
+    assert rows_to_detect(6 / 143, 10 / 143) == 206
     assert rows_to_detect(0.001, 1.0, max_rows=1000) is None
     # a stricter alpha needs more rows
-    assert rows_to_detect(6 / 143, 10 / 143, alpha=0.01) > 170
+    assert rows_to_detect(6 / 143, 10 / 143, alpha=0.01) > 206
 
 
 def test_rows_for_margin_is_the_first_size_whose_interval_is_that_narrow():

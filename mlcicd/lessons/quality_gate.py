@@ -25,6 +25,7 @@ from mlcicd.course import save_results
 from mlcicd.data import TARGET, fingerprint
 from mlcicd.errors import InputError
 from mlcicd.evaluation import (
+    DEFAULT_THRESHOLDS,
     DEFAULT_TOLERANCE,
     GateDecision,
     correct_rows,
@@ -320,7 +321,7 @@ def gate_explorer_compute(
     threshold: float,
     label_noise: float,
     target: str = TARGET,
-    tolerance: float = 0.01,
+    tolerance: float = DEFAULT_TOLERANCE,
     n_estimators: int = 50,
     seed: int = 0,
 ) -> dict:
@@ -401,7 +402,12 @@ def gate_explorer(train, holdout, production, *, target=TARGET, n_estimators=50,
         ),
         "max_depth": w.IntSlider(value=3, min=1, max=12, description="max depth", style=style),
         "threshold": w.FloatSlider(
-            value=0.9, min=0.8, max=0.99, step=0.01, description="threshold", style=style
+            value=DEFAULT_THRESHOLDS["accuracy"],
+            min=0.8,
+            max=0.99,
+            step=0.01,
+            description="threshold",
+            style=style,
         ),
         "label_noise": w.FloatSlider(
             value=0.0, min=0.0, max=1.0, step=0.1, description="labels shuffled", style=style
@@ -590,14 +596,14 @@ QUESTIONS = {
             "allows",
             "The two models are equally accurate: the test has shown it",
             "This holdout cannot tell them apart; a real gap of this size would need a holdout "
-            "of roughly 900 rows to show",
+            "of roughly 1,000 rows to show",
             "Production is overfitted, since the candidate beats it on 2 rows",
         ],
         "answer": 2,
         "explanation": (
             "Only the 6 rows where exactly one model is right carry information. If the models "
             "were equally accurate, each of those rows would fall either way like a fair coin, "
-            "and 2 against 4 is an ordinary outcome (p = 0.69). With the same pattern, 876 rows "
+            "and 2 against 4 is an ordinary outcome (p = 0.69). With the same pattern, 984 rows "
             "are the first size at which the gap would be significant."
         ),
         "feedback": {
@@ -645,7 +651,7 @@ QUESTIONS = {
             "Raise alpha from 0.05 to 0.2, so that more differences count as significant",
             "Go back to the plain tolerance rule and ignore significance",
             "A bigger holdout: with the same pattern of disagreement the tree's gap is "
-            "significant from 170 rows, and an interval as tight as the 0.01 tolerance needs "
+            "significant from about 200 rows, and an interval as tight as the 0.01 tolerance needs "
             "about 1,900",
             "Retrain the tree with other seeds until one passes the plain rule",
         ],
