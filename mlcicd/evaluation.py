@@ -4,6 +4,17 @@ A candidate is *blessed* when it meets every threshold, is no worse than the pro
 more than a tolerance on each threshold metric, and beats a trivial baseline (always predicting
 the most frequent class). Every check carries a one-line, human-readable detail.
 
+Two words differ from TFX's: our *baseline* is that trivial most-frequent-class model, while the
+"baseline" of TFX's Evaluator is the current production (previously blessed) model, which is our
+*production* model (https://www.tensorflow.org/tfx/guide/evaluator).
+
+On a small holdout a gap of a row or two is noise. When a production model is given,
+:func:`validate_model` also compares the two models on the same rows with the exact McNemar test
+(:mod:`mlcicd.significance`) and keeps it in ``decision.comparison``. With
+``require_significance=True`` an accuracy drop beyond the tolerance rejects the candidate only if
+that test finds it significant; a drop the holdout cannot tell from noise passes, and its detail
+says so. The default (False) keeps the plain tolerance rule.
+
 >>> from mlcicd.data import load_dataset, split
 >>> from mlcicd.training import ModelSpec, train_model
 >>> train, holdout = split(load_dataset(), seed=0)
@@ -35,9 +46,11 @@ from sklearn.metrics import (
 )
 
 from mlcicd.errors import InputError
+from mlcicd.significance import DEFAULT_ALPHA, McNemar, check_level, mcnemar_test
 
 METRICS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc")
-DEFAULT_THRESHOLDS: Mapping[str, float] = {"accuracy": 0.90}
+DEFAULT_THRESHOLDS: Mapping[str, float] = {"accuracy": 0.90}  # the course's gate, every lesson
+DEFAULT_TOLERANCE = 0.01  # how far below production a candidate may be (a fraction)
 
 
 def _features(model: Any, df: pd.DataFrame, target: str) -> pd.DataFrame:
@@ -130,7 +143,9 @@ class GateDecision:
     baseline_metrics: dict[str, Any]
     production_metrics: dict[str, Any] | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
-    tolerance: float = 0.01
+    tolerance: float = DEFAULT_TOLERANCE
+    comparison: McNemar | None = None  # candidate vs production on the same rows, if measured
+    require_significance: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -144,6 +159,8 @@ class GateDecision:
             ),
             "thresholds": dict(self.thresholds),
             "tolerance": self.tolerance,
+            "comparison": None if self.comparison is None else self.comparison.to_dict(),
+            "require_significance": self.require_significance,
         }
 
     @classmethod
@@ -169,6 +186,7 @@ class GateDecision:
             if not isinstance(data[key], Mapping):
                 raise InputError(f"gate decision: field {key!r} must be an object")
         production = data.get("production_metrics")
+        comparison = data.get("comparison")
         return cls(
             blessed=data["blessed"],
             checks=checks,
@@ -177,7 +195,9 @@ class GateDecision:
             baseline_metrics=dict(data["baseline_metrics"]),
             production_metrics=None if production is None else dict(production),
             thresholds=dict(data.get("thresholds") or {}),
-            tolerance=float(data.get("tolerance", 0.01)),
+            tolerance=float(data.get("tolerance", DEFAULT_TOLERANCE)),
+            comparison=None if comparison is None else McNemar.from_dict(comparison),
+            require_significance=bool(data.get("require_significance", False)),
         )
 
 
@@ -198,6 +218,13 @@ def _check_thresholds(thresholds: Mapping[str, float], tolerance: float) -> dict
     return out
 
 
+def _check_flag(require_significance: Any) -> None:
+    if not isinstance(require_significance, bool):
+        raise InputError(
+            f"require_significance: expected True or False, got {require_significance!r}"
+        )
+
+
 def _value(metrics: Mapping[str, Any], name: str, what: str) -> float | None:
     if not isinstance(metrics, Mapping):
         raise InputError(f"{what}: expected a mapping of metric -> value")
@@ -211,15 +238,29 @@ def quality_gate(
     baseline_metrics: Mapping[str, Any],
     production_metrics: Mapping[str, Any] | None = None,
     thresholds: Mapping[str, float] | None = None,
-    tolerance: float = 0.01,
+    tolerance: float = DEFAULT_TOLERANCE,
+    comparison: McNemar | None = None,
+    require_significance: bool = False,
 ) -> GateDecision:
     """Decide whether the candidate with ``metrics`` is blessed (see the module docstring).
+
+    ``baseline_metrics`` are those of a trivial model (most frequent class), not of production.
+    ``comparison`` is the McNemar test of the candidate against production on the same rows; with
+    ``require_significance`` it must be given, and an accuracy drop beyond ``tolerance`` then
+    fails only when the test finds it significant.
 
     >>> d = quality_gate({"accuracy": 0.853}, baseline_metrics={"accuracy": 0.627})
     >>> d.blessed, d.reasons
     (False, ('accuracy 0.853 < threshold 0.900',))
     """
     limits = _check_thresholds(DEFAULT_THRESHOLDS if thresholds is None else thresholds, tolerance)
+    _check_flag(require_significance)
+    if require_significance and production_metrics is not None and comparison is None:
+        raise InputError(
+            "require_significance: needs the paired comparison with production "
+            "(comparison=mcnemar_test(...), or call validate_model)"
+        )
+    paired = comparison if require_significance else None
     checks: list[GateCheck] = []
     for name, minimum in limits.items():
         value = _value(metrics, name, "metrics")
@@ -235,7 +276,8 @@ def quality_gate(
         checks.append(GateCheck("no_regression", True, "no production model yet"))
     else:
         for name in limits:
-            checks.append(_regression_check(name, metrics, production_metrics, tolerance))
+            test = paired if name == "accuracy" else None
+            checks.append(_regression_check(name, metrics, production_metrics, tolerance, test))
     checks.append(_baseline_check(metrics, baseline_metrics))
     reasons = tuple(c.detail for c in checks if not c.passed)
     return GateDecision(
@@ -247,11 +289,17 @@ def quality_gate(
         production_metrics=None if production_metrics is None else dict(production_metrics),
         thresholds=limits,
         tolerance=float(tolerance),
+        comparison=comparison,
+        require_significance=require_significance,
     )
 
 
 def _regression_check(
-    name: str, metrics: Mapping[str, Any], production: Mapping[str, Any], tolerance: float
+    name: str,
+    metrics: Mapping[str, Any],
+    production: Mapping[str, Any],
+    tolerance: float,
+    paired: McNemar | None = None,
 ) -> GateCheck:
     value = _value(metrics, name, "metrics")
     reference = _value(production, name, "production_metrics")
@@ -266,11 +314,23 @@ def _regression_check(
             f"{name} {value:.3f} is {gap:.3f} below production {reference:.3f} "
             f"(tolerance {tolerance:.3f})"
         )
-        return GateCheck(check, False, detail)
+        if paired is None:
+            return GateCheck(check, False, detail)
+        # the drop is real only if the paired test finds it significant (and it is a drop)
+        real = paired.significant and paired.c > paired.b
+        noise = "" if real else ": within noise, not rejected"
+        return GateCheck(check, not real, f"{detail}, {_paired_words(paired)}{noise}")
     detail = (
         f"{name} {value:.3f} vs production {reference:.3f} ({-gap:+.3f}, tolerance {tolerance:.3f})"
     )
+    if paired is not None:
+        detail = f"{detail}, {_paired_words(paired)}"
     return GateCheck(check, True, detail)
+
+
+def _paired_words(paired: McNemar) -> str:
+    verdict = "significant" if paired.significant else "not significant"
+    return f"McNemar p = {paired.p_value:.3g}, {verdict} at {paired.alpha:g}"
 
 
 def _baseline_check(metrics: Mapping[str, Any], baseline: Mapping[str, Any]) -> GateCheck:
@@ -294,28 +354,53 @@ def validate_model(
     *,
     production_model: Any = None,
     thresholds: Mapping[str, float] | None = None,
-    tolerance: float = 0.01,
+    tolerance: float = DEFAULT_TOLERANCE,
     baseline_model: Any = None,
+    require_significance: bool = False,
+    alpha: float = DEFAULT_ALPHA,
 ) -> GateDecision:
     """Evaluate the candidate, the production model and a baseline on ``holdout``, then gate.
 
     The baseline, unless given, is a most-frequent ``DummyClassifier`` fitted on the holdout
-    labels: the accuracy anyone gets without looking at the features.
+    labels: the accuracy anyone gets without looking at the features (not TFX's "baseline",
+    which is the production model here). With a production model, the two are also compared row
+    by row (exact McNemar at level ``alpha``, in ``decision.comparison``); see
+    :func:`quality_gate` for what ``require_significance`` changes.
     """
     limits = _check_thresholds(DEFAULT_THRESHOLDS if thresholds is None else thresholds, tolerance)
+    _check_flag(require_significance)
+    alpha = check_level(alpha, "alpha")
     metrics = evaluate_model(model, holdout, target)
     if baseline_model is None:
         features = _features(model, holdout, target)
         baseline_model = DummyClassifier(strategy="most_frequent")
         baseline_model.fit(features, holdout[target].to_numpy())
     baseline = evaluate_model(baseline_model, holdout, target)
-    production = (
-        None if production_model is None else evaluate_model(production_model, holdout, target)
-    )
+    production = comparison = None
+    if production_model is not None:
+        production = evaluate_model(production_model, holdout, target)
+        comparison = mcnemar_test(
+            correct_rows(model, holdout, target),
+            correct_rows(production_model, holdout, target),
+            alpha,
+        )
     return quality_gate(
         metrics,
         baseline_metrics=baseline,
         production_metrics=production,
         thresholds=limits,
         tolerance=tolerance,
+        comparison=comparison,
+        require_significance=require_significance,
     )
+
+
+def correct_rows(model: Any, df: pd.DataFrame, target: str) -> np.ndarray:
+    """One flag per row of ``df``: True where ``model`` predicts the label in ``target``."""
+    X = _features(model, df, target)
+    try:
+        predicted = model.predict(X)
+    except ValueError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"evaluation data: the model cannot predict: {first}") from None
+    return np.asarray(predicted == df[target].to_numpy(), dtype=bool)
