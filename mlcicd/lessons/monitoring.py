@@ -16,16 +16,29 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from tqdm.auto import tqdm
 
 from mlcicd.data import TARGET, drift_strength, load_dataset, production_batches, split
 from mlcicd.errors import InputError
-from mlcicd.evaluation import validate_model
+from mlcicd.evaluation import DEFAULT_THRESHOLDS, validate_model
 from mlcicd.lessons._common import fresh_workdir
-from mlcicd.monitoring import detect_drift
+from mlcicd.monitoring import (
+    P_VALUE,
+    PSI_BINS,
+    PSI_MODERATE,
+    PSI_SIGNIFICANT,
+    adjust_p_values,
+    detect_drift,
+    numeric_psi,
+)
 from mlcicd.training import ModelSpec, train_model
 
 POLICIES = ("never", "on_drift", "every_week")
+# the course's thresholds are the library's defaults (one set for every lesson and assignment)
+DRIFT_SHARE = detect_drift.__kwdefaults__["drift_share"]  # dataset drift: this share of features
+MIN_ACCURACY = DEFAULT_THRESHOLDS["accuracy"]  # the quality gate's accuracy floor
+TOLERANCE = validate_model.__kwdefaults__["tolerance"]  # "no worse than production" up to this
 COLOURS = {"never": "tab:red", "on_drift": "tab:green", "every_week": "tab:blue"}
 
 
@@ -61,9 +74,9 @@ def simulate_weeks(
     n_weeks: int = 12,
     batch_size: int = 200,
     drift_start: int | None = None,
-    drift_share: float = 0.35,
+    drift_share: float = DRIFT_SHARE,
     max_accuracy_drop: float = 0.05,
-    min_accuracy: float = 0.8,
+    min_accuracy: float = MIN_ACCURACY,
     spec: ModelSpec | None = None,
     registry: Any = None,
     seed: int = 0,
@@ -76,7 +89,8 @@ def simulate_weeks(
     the other half (see :func:`mlcicd.data.production_batches`). ``policy``: ``"never"``,
     ``"on_drift"`` (when :func:`~mlcicd.monitoring.detect_drift` says retrain) or
     ``"every_week"``. A retrained candidate learns from 75 % of the week's batch and must pass
-    the gate (accuracy >= ``min_accuracy``, no worse than production) on the other 25 %; a
+    the gate (accuracy >= ``min_accuracy``, no worse than production up to ``TOLERANCE``) on the
+    other 25 %; a
     deployed model serves from the next week on and its training rows become the reference.
     ``registry`` (a :class:`~mlcicd.registry.Registry` or folder): deploy there for real.
     """
@@ -259,7 +273,7 @@ def draw_drift_share(frame: pd.DataFrame, ax, threshold: float | None = None) ->
     ax.grid(alpha=0.3, axis="y")
 
 
-def plot_weeks(frame: pd.DataFrame, *, threshold: float | None = 0.35, title: str = ""):
+def plot_weeks(frame: pd.DataFrame, *, threshold: float | None = DRIFT_SHARE, title: str = ""):
     """Accuracy (top) and drift share (bottom) over the weeks."""
     import matplotlib.pyplot as plt
 
@@ -293,3 +307,179 @@ def plot_feature_drift(long: pd.DataFrame):
     ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------- false alarms and PSI without drift
+
+SCENARIOS = ("independent, fresh", "correlated, fresh", "resampled from one pool")
+
+
+def expected_alarm_rate(n_features: int, alpha: float = P_VALUE) -> float:
+    """Chance of at least one false alarm among ``n_features`` independent tests at ``alpha``."""
+    return 1 - (1 - alpha) ** n_features
+
+
+def expected_psi(n_reference: int, n_current: int, bins: int = PSI_BINS) -> float:
+    """PSI expected without any drift: about ``(bins - 1) * (1/n + 1/m)``.
+
+    PSI is close to a chi-square statistic, sum of (q - p)^2 / p over the bins; with no drift each
+    bin's share differs between two samples by sampling noise of variance p (1 - p) (1/n + 1/m).
+    """
+    return (bins - 1) * (1 / n_reference + 1 / n_current)
+
+
+def _ks_p_values(reference: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """The monitor's two-sample KS test (scipy's defaults, as in detect_drift) for every column."""
+    return np.atleast_1d(stats.ks_2samp(reference, current, axis=0).pvalue)
+
+
+def _correlated_sampler(data: pd.DataFrame, rng: np.random.Generator):
+    """Draw rows of standard normal features with the correlation matrix of ``data``."""
+    corr = np.corrcoef(data.to_numpy(dtype=np.float64), rowvar=False)
+    values, vectors = np.linalg.eigh(corr)
+    root = vectors * np.sqrt(np.clip(values, 0, None))  # corr = root @ root.T
+    return lambda n: rng.standard_normal((n, corr.shape[0])) @ root.T
+
+
+def null_batches(
+    n_batches: int = 200, batch_size: int = 200, *, data: pd.DataFrame | None = None, seed: int = 0
+) -> pd.DataFrame:
+    """Batches with no drift at all, tested like the monitor does; one row per (scenario, batch).
+
+    Scenarios (see ``SCENARIOS``), each with the 30 features and as many reference rows as the
+    lesson's first model learns from: fresh independent normal features (reference and batch drawn
+    anew each time); fresh normal features correlated like the real data's; and the lesson's own
+    weeks, batches resampled from one fixed pool and compared with one fixed training set.
+    Columns: alarms at ``P_VALUE`` before and after a Bonferroni / Benjamini-Hochberg correction,
+    the drift share, and the largest PSI.
+    """
+    for name, value, low in (("n_batches", n_batches, 1), ("batch_size", batch_size, 20)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise InputError(f"{name}={value!r}: expected an integer >= {low}")
+    train, _, pool = _world(data, seed)
+    features = [c for c in train.columns if c != TARGET]
+    n_ref, k = len(train), len(features)
+    rng = np.random.default_rng(seed)
+    correlated = _correlated_sampler(train[features], rng)
+    weeks = _weeks(pool, n_batches, batch_size, 0.0, 0.0, None, seed)
+    fixed_ref = train[features].to_numpy(dtype=np.float64)
+    draws = {
+        SCENARIOS[0]: lambda b: (
+            rng.standard_normal((n_ref, k)),
+            rng.standard_normal((batch_size, k)),
+        ),
+        SCENARIOS[1]: lambda b: (correlated(n_ref), correlated(batch_size)),
+        SCENARIOS[2]: lambda b: (fixed_ref, weeks[b][features].to_numpy(dtype=np.float64)),
+    }
+    rows = []
+    for scenario, draw in draws.items():
+        for b in range(n_batches):
+            ref, cur = draw(b)
+            p = _ks_p_values(ref, cur)
+            psi = [numeric_psi(ref[:, j], cur[:, j]) for j in range(k)]
+            rows.append({
+                "scenario": scenario, "batch": b, "n_features": k,
+                "alarms": int(np.sum(p < P_VALUE)),
+                "bonferroni": int(np.sum(adjust_p_values(p, "bonferroni") < P_VALUE)),
+                "benjamini_hochberg": int(np.sum(adjust_p_values(p, "benjamini_hochberg") < P_VALUE)),
+                "max_psi": max(psi),
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def alarm_rates(batches: pd.DataFrame, drift_share: float = DRIFT_SHARE) -> pd.DataFrame:
+    """Per scenario: how often a feature, and how often a batch, raises a false alarm by each rule.
+
+    ``per_feature``: share of feature tests with p < ``P_VALUE``; the ``any_*`` columns: share of
+    batches with at least one alarm (raw, Bonferroni, Benjamini-Hochberg, PSI >=
+    ``PSI_SIGNIFICANT``); ``dataset_drift``: share of batches whose drift share reaches
+    ``drift_share``; ``sd_alarms``: the spread of the alarm count per batch next to
+    ``sd_if_independent``, what independent tests would give.
+    """
+    out = []
+    for scenario, rows in batches.groupby("scenario", sort=False):
+        k = int(rows["n_features"].iloc[0])
+        out.append({
+            "scenario": scenario,
+            "per_feature": float(rows["alarms"].sum() / (k * len(rows))),
+            "any_alarm": float((rows["alarms"] > 0).mean()),
+            "mean_alarms": float(rows["alarms"].mean()),
+            "sd_alarms": float(rows["alarms"].std(ddof=0)),
+            "sd_if_independent": float(np.sqrt(k * P_VALUE * (1 - P_VALUE))),
+            "dataset_drift": float((rows["alarms"] / k >= drift_share).mean()),
+            "any_bonferroni": float((rows["bonferroni"] > 0).mean()),
+            "any_benjamini_hochberg": float((rows["benjamini_hochberg"] > 0).mean()),
+            "any_psi_significant": float((rows["max_psi"] >= PSI_SIGNIFICANT).mean()),
+        })  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def rates_by_batch_size(
+    sizes: Iterable[int] = (50, 200, 800),
+    shift: float = 0.25,
+    *,
+    n_features: int = 30,
+    n_batches: int = 50,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """False alarms and power of the KS test against the batch size (reference of the same size).
+
+    Fresh independent normal features: ``n_features`` calm ones and as many moved by ``shift``
+    standard deviations. ``false_alarm``: share of calm features flagged; ``power``: share of moved
+    features flagged.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in sizes:
+        calm, moved = [], []
+        for _ in range(n_batches):
+            ref = rng.standard_normal((n, 2 * n_features))
+            cur = rng.standard_normal((n, 2 * n_features))
+            cur[:, n_features:] += shift
+            flagged = _ks_p_values(ref, cur) < P_VALUE
+            calm.append(flagged[:n_features].mean())
+            moved.append(flagged[n_features:].mean())
+        rows.append({"batch_size": int(n), "false_alarm": float(np.mean(calm)),
+                     "power": float(np.mean(moved))})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def psi_without_drift(
+    sizes: Iterable[tuple[int, int]] = ((200, 200), (100, 100), (1000, 1000), (5000, 5000)),
+    *,
+    n_features: int = 30,
+    n_repeats: int = 10,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """PSI of calm features (fresh independent normal samples) for each (reference, current) size.
+
+    ``mean_psi`` next to :func:`expected_psi`, and the share of calm features the rule of thumb
+    would call "moderate" (>= 0.1) or "significant" (>= 0.2).
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n, m in sizes:
+        psi = np.array([
+            numeric_psi(rng.standard_normal(n), rng.standard_normal(m))
+            for _ in range(n_repeats * n_features)
+        ])  # fmt: skip
+        rows.append({
+            "n_reference": int(n), "n_current": int(m), "mean_psi": float(psi.mean()),
+            "expected_psi": expected_psi(n, m),
+            "moderate_or_more": float((psi >= PSI_MODERATE).mean()),
+            "significant": float((psi >= PSI_SIGNIFICANT).mean()),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def corrected_drift_share(per_feature: pd.DataFrame, method: str) -> pd.Series:
+    """Drift share per week (from :func:`drift_by_feature`) after correcting the p-values."""
+    return per_feature.groupby("week")["p_value"].apply(
+        lambda p: float(np.mean(adjust_p_values(p.to_numpy(), method) < P_VALUE))
+    )
+
+
+def calm_week_psi(per_feature: pd.DataFrame, n_weeks: int, drift_start: int | None = None):
+    """Mean PSI over all features in the weeks before the drift starts."""
+    calm = np.flatnonzero(drift_strength(n_weeks, drift_start) == 0)
+    return float(per_feature.loc[per_feature["week"].isin(calm), "psi"].mean())
