@@ -11,6 +11,7 @@ A model runs through simulated production weeks under a retraining policy
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +26,7 @@ from mlcicd.evaluation import DEFAULT_THRESHOLDS, validate_model
 from mlcicd.lessons._common import fresh_workdir
 from mlcicd.monitoring import (
     P_VALUE,
+    P_VALUE_CORRECTIONS,
     PSI_BINS,
     PSI_MODERATE,
     PSI_SIGNIFICANT,
@@ -33,6 +35,7 @@ from mlcicd.monitoring import (
     numeric_psi,
 )
 from mlcicd.training import ModelSpec, train_model
+from mlcicd.widgets import question_bank
 
 POLICIES = ("never", "on_drift", "every_week")
 # the course's thresholds are the library's defaults (one set for every lesson and assignment)
@@ -479,7 +482,251 @@ def corrected_drift_share(per_feature: pd.DataFrame, method: str) -> pd.Series:
     )
 
 
-def calm_week_psi(per_feature: pd.DataFrame, n_weeks: int, drift_start: int | None = None):
-    """Mean PSI over all features in the weeks before the drift starts."""
+def calm_week_psi(
+    per_feature: pd.DataFrame,
+    *,
+    batch_size: int,
+    drift_start: int | None = None,
+    data: pd.DataFrame | None = None,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Mean PSI over all features in the lesson's weeks before the drift starts, next to
+    :func:`expected_psi` for the training set's and the batch's sizes."""
+    n_weeks = int(per_feature["week"].max()) + 1
     calm = np.flatnonzero(drift_strength(n_weeks, drift_start) == 0)
-    return float(per_feature.loc[per_feature["week"].isin(calm), "psi"].mean())
+    n_reference = len(_world(data, seed)[0])
+    return {
+        "measured": float(per_feature.loc[per_feature["week"].isin(calm), "psi"].mean()),
+        "expected": expected_psi(n_reference, batch_size),
+        "n_reference": n_reference,
+        "n_current": batch_size,
+    }
+
+
+# ------------------------------------------------------------------ self-checks and the record
+
+QUESTIONS = {
+    "stale_model": {
+        "question": (
+            "A bank's fraud model was trained and deployed by its pipeline in spring. Every nightly "
+            "CI run since has been green and the service answers in milliseconds. In autumn, "
+            "after shopping moved online, it misses many frauds. What went wrong in the process?"
+        ),
+        "options": [
+            "A bug in the feature code that the unit tests missed",
+            "Nobody retrained the model on recent transactions once the data had changed",
+            "The serving infrastructure is too slow for the autumn load",
+            "The model overfitted its training data",
+        ],
+        "answer": 1,
+        "explanation": (
+            "The code and the service did their job; the transactions moved on and the model was "
+            "never retrained on them. Monitoring would have noticed, retraining would have followed."
+        ),
+        "feedback": {
+            0: "The code has not changed since spring and its tests pass; a bug would have hurt "
+            "from the first day, not only after the customers' habits changed.",
+            2: "Latency is fine (milliseconds), and speed does not change which transactions the "
+            "model calls fraud.",
+            3: "Overfitting shows at the gate, on the holdout, before the deploy; this model did "
+            "well for months and declined when the data changed.",
+        },
+    },
+    "keep_quality": {
+        "question": (
+            "A team retrains its churn model whenever someone remembers to. Which automated steps "
+            "would keep the model's quality up as new customer data keeps arriving?"
+        ),
+        "options": [
+            "Linting, unit tests and code review on every commit",
+            "Check each new batch of data, monitor drift and live accuracy, and retrain through "
+            "the gate when they call for it",
+            "Pin every library version and build the model into a container image",
+            "Retrain every night on the original training set",
+        ],
+        "answer": 1,
+        "explanation": (
+            "Validation keeps bad data out, monitoring notices when the world moves, and "
+            "retraining on new data (through the gate) follows it."
+        ),
+        "feedback": {
+            0: "These protect the code. The model's quality changes with the data even when no "
+            "line of code changes.",
+            2: "That makes the model reproducible, which is worth having, but a perfectly "
+            "reproducible model still goes stale as customers change.",
+            3: "Same data, same model: retraining only helps when it learns from new, checked data.",
+        },
+    },
+    "many_features": {
+        "question": (
+            "A monitor runs a KS test at p < 0.05 on each of 30 independent features of a batch in "
+            "which nothing changed. What is the chance that at least one feature is flagged?"
+        ),
+        "options": ["About 5 %", "About 79 %", "100 %: 30 x 5 % = 150 %", "Below 5 %"],
+        "answer": 1,
+        "explanation": (
+            "Each test stays quiet with probability 0.95, all 30 with 0.95^30 = 0.21; so 79 % of "
+            "calm batches raise at least one alarm. The lesson's simulation measured it."
+        ),
+        "feedback": {
+            0: "5 % is the chance for one test; each of the 30 tests is another chance to fire.",
+            2: "Probabilities do not add like that: 1 - 0.95^30 is the chance of at least one alarm.",
+            3: "A single test already fires 5 % of the time; more tests can only add alarms.",
+        },
+    },
+    "smaller_batches": {
+        "question": (
+            "The weekly batch shrinks from 800 to 50 rows; nothing else changes. What happens to a "
+            "KS test's false-alarm rate on a calm feature, and to its chance of catching a feature "
+            "that moved by a quarter of a standard deviation?"
+        ),
+        "options": [
+            "False alarms rise; the chance of catching the move stays the same",
+            "False alarms stay at about the test's level; the chance of catching the move falls",
+            "Both fall",
+            "Both rise",
+        ],
+        "answer": 1,
+        "explanation": (
+            "A test at level 0.05 is built to fire 5 % of the time when nothing changed, at any "
+            "sample size; a smaller sample lowers its power. The lesson measured both."
+        ),
+        "feedback": {
+            0: "The level is fixed by design at any sample size; what small samples cost is power.",
+            2: "The false-alarm rate is the test's level and does not fall with the sample size.",
+            3: "Neither rises: false alarms stay at the level and power falls with fewer rows.",
+        },
+    },
+    "psi_noise": {
+        "question": (
+            "Two samples of 100 rows each come from the same distribution. You compute their PSI "
+            "over 10 bins. What value do you expect?"
+        ),
+        "options": [
+            "0, since the distribution is the same",
+            "About 0.18, already 'moderate' by the 0.1 / 0.2 rule of thumb",
+            "About 0.02",
+            "More than 1",
+        ],
+        "answer": 1,
+        "explanation": (
+            "Sampling noise alone gives about (bins - 1)(1/n + 1/m) = 9 x 0.02 = 0.18; the rule of "
+            "thumb only makes sense for samples large enough that this noise is well below 0.1."
+        ),
+        "feedback": {
+            0: "Each bin's share in a sample differs from the true one by chance, and PSI adds up "
+            "those differences: it is zero only for identical bin shares.",
+            2: "That is the noise level for about 1000 rows on each side; with 100 it is ten "
+            "times more.",
+            3: "Noise alone stays far below 1 at these sizes; a PSI above 1 means a large shift.",
+        },
+    },
+    "concept_drift": {
+        "question": (
+            "In one region of feature space the labels change meaning, while every feature keeps "
+            "its distribution. What does a monitor that only runs drift tests on the features report?"
+        ),
+        "options": [
+            "Dataset drift in every feature",
+            "Drift in the region's feature only",
+            "No drift: only accuracy on labelled data reveals it",
+            "A schema violation",
+        ],
+        "answer": 2,
+        "explanation": (
+            "The features did not move, so feature tests stay quiet; the accuracy measured on "
+            "labels drops."
+        ),
+        "feedback": {
+            0: "The features keep their distributions, so there is nothing for the tests to find.",
+            1: "The region's feature keeps its distribution too: only P(label | features) changed.",
+            3: "Columns, types and ranges are all as before; a schema check passes.",
+        },
+    },
+    "psi_band": {
+        "question": (
+            "With 5000 training rows and a batch of 5000, a feature's PSI is 0.35. What should you "
+            "conclude?"
+        ),
+        "options": [
+            "Stable: PSI is noisy anyway",
+            "A moderate change, nothing to act on",
+            "A significant change: investigate the feature",
+            "Impossible: PSI cannot exceed 0.2",
+        ],
+        "answer": 2,
+        "explanation": (
+            "Without drift PSI would be about 9 x (1/5000 + 1/5000) = 0.004 here, so 0.35 is a real "
+            "shift, above the 0.2 rule of thumb for a significant change."
+        ),
+        "feedback": {
+            0: "PSI is noisy for small samples; with 5000 rows on each side the noise is about "
+            "0.004, far below 0.35.",
+            1: "The rule of thumb calls 0.1 to 0.2 moderate; 0.35 is above that band.",
+            3: "PSI has no upper bound of 0.2; 0.2 is where the rule of thumb starts 'significant'.",
+        },
+    },
+}
+check_yourself = question_bank(QUESTIONS)
+
+
+def record_results(
+    output_dir,
+    *,
+    weeks: pd.DataFrame,
+    per_feature: pd.DataFrame,
+    concept: pd.DataFrame,
+    null_rates: pd.DataFrame,
+    by_size: pd.DataFrame,
+    psi: pd.DataFrame,
+    calm_psi: dict[str, float],
+    registry,
+    explorer,
+) -> None:
+    """Write what the lesson computed to ``output_dir/results.json`` (the lesson tests read it)."""
+    from mlcicd.course import save_results
+
+    record = weeks_record(weeks)
+    n_weeks = int(weeks["week"].max()) + 1
+
+    def table(frame: pd.DataFrame) -> list[dict[str, Any]]:
+        return json.loads(frame.round(4).to_json(orient="records"))
+
+    save_results(
+        output_dir,
+        {
+            "n_weeks": n_weeks,
+            "thresholds": {
+                "drift_share": DRIFT_SHARE,
+                "min_accuracy": MIN_ACCURACY,
+                "tolerance": TOLERANCE,
+            },  # fmt: skip
+            "drift_flag": record["never"]["drift_flag"],
+            "policies": record,
+            "retrain_weeks": record["on_drift"]["retrain_weeks"],
+            "deploy_weeks": record["on_drift"]["deploy_weeks"],
+            "gate_rejected_weeks": [
+                int(w)
+                for w in weeks.loc[
+                    (weeks["policy"] == "on_drift") & weeks["retrained"] & ~weeks["blessed"], "week"
+                ]
+            ],  # fmt: skip
+            "registry_versions": [v.version for v in registry.versions()],
+            "concept_only": weeks_record(concept)["never"],
+            "concept_max_drift_share": float(concept["drift_share"].max()),
+            "feature_drift_weeks": sorted(
+                int(w) for w in per_feature.loc[per_feature["drift"], "week"].unique()
+            ),
+            "corrected_drift_share": {
+                m: [round(float(s), 4) for s in corrected_drift_share(per_feature, m)]
+                for m in P_VALUE_CORRECTIONS
+            },
+            "null_alarm_rates": table(null_rates),
+            "expected_alarm_rate": expected_alarm_rate(int(per_feature["feature"].nunique())),
+            "rates_by_batch_size": table(by_size),
+            "psi_without_drift": table(psi),
+            "calm_week_psi": calm_psi,
+            "explorer_runs": explorer.runs,
+            "explorer_summary": explorer.summary,
+        },
+    )
