@@ -126,14 +126,16 @@ def simulate_weeks(
             "mean_psi": float(np.mean(psi)) if psi else np.nan,
             "dataset_drift": report.dataset_drift, "monitor_retrain": report.retrain,
             "alarm": _alarm(report, max_accuracy_drop),
-            "retrained": False, "blessed": False, "deployed_version": 0,
+            "retrained": False, "blessed": False, "gate_reasons": "", "deployed_version": 0,
         }  # fmt: skip
         if policy == "every_week" or (policy == "on_drift" and report.retrain):
             fit, gate = split(batch, TARGET, holdout=0.25, seed=seed + week)
             candidate = train_model(fit, TARGET, spec, seed=seed)
             verdict = validate_model(candidate.model, gate, TARGET, production_model=model.model,
                                      thresholds=thresholds)  # fmt: skip
-            row.update(retrained=True, blessed=verdict.blessed)
+            row.update(
+                retrained=True, blessed=verdict.blessed, gate_reasons="; ".join(verdict.reasons)
+            )
             if verdict.blessed:
                 version = (
                     version + 1 if registry is None else registry.deploy(candidate, verdict).version
@@ -687,6 +689,7 @@ def record_results(
     from mlcicd.course import save_results
 
     record = weeks_record(weeks)
+    on_drift = weeks[(weeks["policy"] == "on_drift") & weeks["retrained"]]
     n_weeks = int(weeks["week"].max()) + 1
 
     def table(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -705,12 +708,9 @@ def record_results(
             "policies": record,
             "retrain_weeks": record["on_drift"]["retrain_weeks"],
             "deploy_weeks": record["on_drift"]["deploy_weeks"],
-            "gate_rejected_weeks": [
-                int(w)
-                for w in weeks.loc[
-                    (weeks["policy"] == "on_drift") & weeks["retrained"] & ~weeks["blessed"], "week"
-                ]
-            ],  # fmt: skip
+            "gate_rejected": {
+                str(r.week): r.gate_reasons for r in on_drift[~on_drift["blessed"]].itertuples()
+            },
             "registry_versions": [v.version for v in registry.versions()],
             "concept_only": weeks_record(concept)["never"],
             "concept_max_drift_share": float(concept["drift_share"].max()),
