@@ -157,8 +157,8 @@ def test_the_lesson_uses_the_course_thresholds():
 
 @pytest.fixture(scope="module")
 def null_rates():
-    batches = mon.null_batches(40, 100, seed=0)
-    assert len(batches) == 3 * 40 and list(batches["scenario"].unique()) == list(mon.SCENARIOS)
+    batches = mon.null_batches(60, 100, seed=0)  # as the lesson in CI
+    assert len(batches) == 3 * 60 and list(batches["scenario"].unique()) == list(mon.SCENARIOS)
     return mon.alarm_rates(batches).set_index("scenario")
 
 
@@ -169,7 +169,7 @@ def test_calm_batches_alarm_as_many_tests_predict_and_corrections_quiet_them(nul
     assert abs(fresh["any_alarm"] - mon.expected_alarm_rate(30)) < 0.15  # per batch: ~79 %
     assert fresh["sd_alarms"] == pytest.approx(fresh["sd_if_independent"], rel=0.25)
     # correlated features: about the same per test, alarms in bursts, fewer batches with any
-    assert correlated["per_feature"] < 0.08  # (bursty, so 40 batches estimate it roughly)
+    assert abs(correlated["per_feature"] - 0.05) < 0.015
     assert correlated["sd_alarms"] > 1.5 * correlated["sd_if_independent"]
     assert correlated["any_alarm"] < fresh["any_alarm"]
     assert pool["per_feature"] > 0.05  # one fixed pool against one fixed training set
