@@ -2,7 +2,12 @@
 
 A model runs through simulated production weeks under a retraining policy
 (:func:`simulate_weeks`); :func:`compare_policies` puts policies side by side on the same weeks,
-:func:`drift_by_feature` shows which features drift when.
+:func:`drift_by_feature` shows which features drift when. With no drift at all,
+:func:`null_batches` and :func:`alarm_rates` measure how often the monitor's tests still fire
+(many features, correlated features, one resampled pool), :func:`rates_by_batch_size` shows that
+small batches cost power rather than false alarms, and :func:`psi_without_drift` compares PSI with
+its no-drift value :func:`expected_psi`. ``QUESTIONS`` feeds the lesson's self-checks and
+:func:`record_results` writes what the lesson computed.
 
 >>> frame = simulate_weeks("never", covariate_shift=2.0, n_weeks=6, batch_size=100)
 >>> frame["dataset_drift"].tolist()
