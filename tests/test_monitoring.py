@@ -423,3 +423,24 @@ def test_numeric_psi_is_the_psi_detect_drift_reports():
         assert numeric_psi(ref[f.feature], cur[f.feature]) == f.psi
     with pytest.raises(InputError, match="numeric_psi: both samples need at least one finite"):
         numeric_psi([np.nan], [1.0])
+
+
+def test_detect_drift_can_decide_on_corrected_p_values():
+    rng = np.random.default_rng(4)
+    ref = pd.DataFrame(rng.normal(size=(300, 30)), columns=[f"f{i}" for i in range(30)])
+    cur = pd.DataFrame(rng.normal(size=(200, 30)), columns=ref.columns)
+    cur["f0"] += 1.0  # one real move among 29 calm features
+    raw = detect_drift(ref, cur)
+    assert len(raw.drifted) > 1  # the move and some false alarms
+    assert detect_drift(ref, cur, correction=None) == raw  # the default keeps the behaviour
+    for method in ("bonferroni", "benjamini_hochberg"):
+        report = detect_drift(ref, cur, correction=method)
+        adjusted = adjust_p_values([f.p_value for f in raw.features], method)
+        pairs = zip(raw.features, adjusted, strict=True)
+        assert report.drifted == [f.feature for f, p in pairs if p < 0.05]
+        assert report.drifted == ["f0"]
+        assert [f.p_value for f in report.features] == [f.p_value for f in raw.features]
+    big = pd.concat([ref] * 4, ignore_index=True)  # > 1000 rows: distances, nothing to correct
+    assert detect_drift(big, cur, correction="bonferroni") == detect_drift(big, cur)
+    with pytest.raises(InputError, match=re.escape("correction='holm': unknown (allowed: bonf")):
+        detect_drift(ref, cur, correction="holm")
