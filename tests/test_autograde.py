@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -109,8 +110,8 @@ def gradebook_dump(course: Path, assignment: str) -> dict:
 def quiz_class(course: Path) -> dict:
     source = nbformat.read(str(course / "source/quiz/quiz.ipynb"), as_version=4)
     blank = nbformat.read(str(course / "release/quiz/quiz.ipynb"), as_version=4)
-    first = cell_of(source, "q1-answer").source
-    wrong_letter = "B" if '"B"' not in first else "C"
+    right = re.search(r'answer_1 = "([A-E])"', cell_of(source, "q1-answer").source).group(1)
+    wrong_letter = "B" if right != "B" else "C"
     return {
         "full": source,
         "blank": blank,
