@@ -253,15 +253,22 @@ def draw_growth(table: pd.DataFrame, ax) -> None:
     labels = [f"{p}: {g}" for p, g in zip(table["pipeline"], table["grows with"], strict=True)]
     y = np.arange(len(table))[::-1]
     colours = [SOFTWARE if p == "software" else ML for p in table["pipeline"]]
-    ax.barh(y, table["seconds exponent"], color=colours, height=0.6, label="seconds (measured)")
-    ax.scatter(table["work exponent"], y, marker="D", color="black", zorder=3,
-               label="work (counted)")  # fmt: skip
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    ax.barh(y, table["seconds exponent"], color=colours, height=0.6)
+    ax.scatter(table["work exponent"], y, marker="D", color="black", zorder=3)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.axvline(1, color="black", linewidth=0.8, linestyle=":")
     ax.set_yticks(y, labels)
     ax.set_xlabel("growth exponent (log-log slope against the size; 0 = flat, 1 = linear)")
     ax.set_title("What each pipeline's cost grows with", fontsize="medium")
-    ax.legend(loc="lower right", fontsize="small")
+    handles = [
+        Patch(color=SOFTWARE, label="software: seconds (measured)"),
+        Patch(color=ML, label="ML: seconds (measured)"),
+        Line2D([], [], marker="D", color="black", linestyle="", label="work (counted)"),
+    ]
+    ax.legend(handles=handles, loc="lower right", fontsize="small")
 
 
 # ------------------------------------------------------------------------------ self-checks
