@@ -193,3 +193,15 @@ def test_record_results_writes_what_the_lesson_computed(tmp_path, df, data, sche
     )  # fmt: skip
     assert saved["sweep"]["blocked"] == [True, False] and saved["unit_factor_window"] == [0.6, 1.1]
     assert saved["explorer"]["valid"] is True and saved["training_refused_gaps"] is True
+
+
+def test_the_lesson_asks_every_question_without_showing_its_answer():
+    import nbformat
+
+    from mlcicd.course import NOTEBOOKS
+
+    nb = nbformat.read(NOTEBOOKS / "02_data_validation.ipynb", as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    asked = [s for s in code if "check_yourself" in s]
+    assert asked == [f'dv.check_yourself("{key}")' for key in dv.QUESTIONS]
+    assert not [s for s in code if "SelfCheck" in s]

@@ -223,3 +223,15 @@ def test_version_explorer_loads_and_scores_each_version(registry, data):
         dep.version_explorer_compute(registry, data[1], version=1, metric="speed")
     with pytest.raises(InputError, match="version 9: not in the registry"):
         dep.version_explorer_compute(registry, data[1], version=9, metric="accuracy")
+
+
+def test_the_lesson_asks_every_question_without_showing_its_answer():
+    import nbformat
+
+    from mlcicd.course import NOTEBOOKS
+
+    nb = nbformat.read(NOTEBOOKS / "04_deployment_and_rollback.ipynb", as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    asked = [s for s in code if "check_yourself" in s]
+    assert asked == [f'dep.check_yourself("{key}")' for key in dep.QUESTIONS]
+    assert not [s for s in code if "SelfCheck" in s]

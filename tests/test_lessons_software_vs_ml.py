@@ -170,3 +170,26 @@ def test_record_results_writes_what_the_lesson_computed(tmp_path, sweeps, small)
     assert saved["sweep"]["rows"] == [100, 200, 400] and saved["sweep"]["software_cells"] == 0
     assert [g["grows with"] for g in saved["growth"]] == growth["grows with"].tolist()
     assert saved["explorer"]["rows"] == 1_000 and saved["explorer"]["runs"] == 1
+
+
+def test_the_lesson_asks_every_question_without_showing_its_answer():
+    import nbformat
+
+    from mlcicd.course import NOTEBOOKS
+
+    nb = nbformat.read(NOTEBOOKS / "01_software_vs_ml_cicd.ipynb", as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    asked = [s for s in code if "check_yourself" in s]
+    assert asked == [f'sv.check_yourself("{key}")' for key in sv.QUESTIONS]
+    assert not [s for s in code if "SelfCheck" in s]
+
+
+def test_the_maturity_levels_name_their_source():
+    import nbformat
+
+    from mlcicd.course import NOTEBOOKS
+
+    nb = nbformat.read(NOTEBOOKS / "01_software_vs_ml_cicd.ipynb", as_version=4)
+    (text,) = [c.source for c in nb.cells if "MLOps maturity: how much" in c.source]
+    assert "Google Cloud" in text and "Continuous\ndelivery and automation pipelines" in text
+    assert "Level 2: CI/CD of the pipeline itself" in text
