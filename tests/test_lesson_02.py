@@ -40,6 +40,11 @@ def test_slack_trades_false_alarms_against_missed_errors(run):
     assert t["mean_radius_min"][-1] < 0 < t["mean_radius_min"][0]
 
 
+def test_the_sizes_the_lesson_states(run):
+    # "569 tumour samples", "426 rows x 31 columns", a holdout of 143 rows
+    assert run.results["shapes"] == {"dataset": [569, 31], "train": [426, 31], "holdout": [143, 31]}
+
+
 def test_fingerprints_identify_content(run):
     assert run.results["fingerprints"] == {
         "same_content_same_id": True,

@@ -466,11 +466,13 @@ def record_results(
     window: tuple[float, float],
     sweep: pd.DataFrame,
     explorer: Explorer,
+    sizes: Mapping[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Write what lesson 2 computed to ``output_dir/results.json`` (the course's tests read it).
 
     ``fingerprints`` maps "train", "train, rebuilt from the source", "train, one value changed"
-    and "train, rows reversed" to their ids; ``model`` is the model trained on clean "train".
+    and "train, rows reversed" to their ids; ``model`` is the model trained on clean "train";
+    ``sizes`` names frames whose (rows, columns) the lesson states, e.g. ``{"train": train}``.
     """
     fp = fingerprints
     return save_results(
@@ -494,5 +496,6 @@ def record_results(
             "unit_factor_window": [float(w) for w in window],
             "sweep": {col: sweep[col].tolist() for col in sweep.columns},
             "explorer": dict(explorer.last_result),
+            "shapes": {name: list(frame.shape) for name, frame in (sizes or {}).items()},
         },
     )
