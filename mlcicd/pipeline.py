@@ -69,6 +69,7 @@ __all__ = [
 
 VALIDATION_MODES = ("each", "once", "off")
 DEPLOYED = "deployed"
+ALREADY_DEPLOYED = "already deployed"  # the registry held this model: nothing new was stored
 
 
 # ---------------------------------------------------------------------------------- the result
@@ -82,7 +83,9 @@ class PipelineResult(RecordTables):
     ``cycles`` (versions whose training and gate both really ran: the seed's "training +
     validation cycles"), ``cache_hits`` and ``cache_misses``; ``from_cache``: per stage, how
     often its result came from the cache. ``deployed``: registry versions (or loop versions
-    without a registry) in deploy order; ``outcomes``: version -> deployed/rejected/failed.
+    without a registry) in deploy order; ``outcomes``: version -> deployed/already
+    deployed/rejected/failed ("already deployed": a model the registry held, promoted again
+    without storing anything new, as in an unchanged re-run).
     """
 
     records: list[StageRecord]
@@ -101,11 +104,13 @@ class PipelineResult(RecordTables):
         n = len(self.outcomes)
         tally = {
             k: sum(v == k for v in self.outcomes.values())
-            for k in ("deployed", "rejected", "failed")
+            for k in (DEPLOYED, ALREADY_DEPLOYED, "rejected", "failed")
         }
+        already = tally[ALREADY_DEPLOYED]
         foot = (
             f"{n} model versions: {self.counts['cycles']} training + validation cycles run; "
-            f"{tally['deployed']} deployed, {tally['rejected']} rejected, {tally['failed']} failed"
+            f"{tally[DEPLOYED]} deployed, {f'{already} already deployed, ' if already else ''}"
+            f"{tally['rejected']} rejected, {tally['failed']} failed"
         )
         return super().summary_table() + "\n" + foot
 
@@ -293,11 +298,17 @@ class _Loop:
             self.records += run.records
             if "validate_model" in run.values:
                 self.decisions[v] = run.values["validate_model"]
+            outcome = run.outcome
             if "deploy" in run.values:
-                self.deployed.append(run.values["deploy"])
+                deployed = run.values["deploy"]  # a ModelVersion, or the loop's version number
+                number = getattr(deployed, "version", deployed)
+                self.deployed.append(number)
                 scored = {self.data_index(v): values["evaluate"]}
-                self.production = (run.values["deploy"], values["train"], scored)
-            self.outcomes[v] = DEPLOYED if "deploy" in run.values else run.outcome
+                self.production = (number, values["train"], scored)
+                outcome = (
+                    ALREADY_DEPLOYED if getattr(deployed, "already_deployed", False) else DEPLOYED
+                )
+            self.outcomes[v] = outcome
 
     def _production_metrics(self, v: int, ctx: dict) -> dict | None:
         """The production model's metrics on this version's holdout (scored once per holdout)."""

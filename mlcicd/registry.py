@@ -31,7 +31,7 @@ import shutil
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,8 @@ class ModelVersion:
     version: int
     path: Path
     metadata: dict[str, Any]
+    # set by deploy when the model was in the registry already (nothing new was stored)
+    already_deployed: bool = field(default=False, compare=False)
 
     @property
     def model_file(self) -> Path:
@@ -255,7 +257,10 @@ class Registry:
         """Store ``trained`` as a new version and make it production (previous <- production).
 
         Refused with :class:`CheckFailed` (registry untouched) unless ``decision.blessed``.
-        A model already in the registry (same model fingerprint) is promoted, not copied.
+        A model already in the registry (same model fingerprint) is promoted, not copied, and
+        the version returned has ``already_deployed`` set. A model read from the run cache
+        (:class:`~mlcicd.disk_cache.StoredModel`) brings its skops bytes and fingerprint along,
+        so it is neither loaded nor serialised again here.
         """
         if not isinstance(trained, TrainedModel):
             raise InputError(f"deploy: expected a TrainedModel, got {type(trained).__name__}")
@@ -265,14 +270,19 @@ class Registry:
             why = "; ".join(decision.reasons) or "no reason recorded"
             raise CheckFailed(f"deploy refused: the quality gate did not bless the model ({why})")
         schema_dict = _schema_dict(schema)
-        data = serialize_model(trained)  # serialised once: fingerprinted, hashed and written
-        fingerprint = stored_model_fingerprint(data)
+        data = getattr(trained, "skops_bytes", None)
+        fingerprint = getattr(trained, "model_fingerprint", None)
+        if data is None or fingerprint is None:
+            data = serialize_model(trained)  # serialised once: fingerprinted, hashed and written
+            fingerprint = stored_model_fingerprint(data)
         with self._locked():
             self._remove_leftovers()
             state = self._state()
             version = self.find_by_artifact(fingerprint)
             if version is None:
                 version = self._write_version(trained, data, decision, schema_dict, fingerprint)
+            else:
+                version = replace(version, already_deployed=True)
             self._promote(state, version.version)
         return version
 

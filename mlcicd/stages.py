@@ -67,10 +67,11 @@ def gate(metrics, baseline_metrics, production_metrics, thresholds, tolerance):
 
 
 def deploy(registry, trained, decision, schema, version):
-    """The registry version deployed; without a registry, the loop's version number."""
+    """The registry's :class:`~mlcicd.registry.ModelVersion` deployed (its ``already_deployed``
+    says whether the model was there before); without a registry, the loop's version number."""
     if registry is None:
         return version
-    return registry.deploy(trained, decision, schema=schema).version
+    return registry.deploy(trained, decision, schema=schema)
 
 
 # ---------------------------------------------------------------------------------- verdicts
