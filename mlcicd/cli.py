@@ -10,7 +10,8 @@ The seed's workflow (Data Validation, Train Model, Test Model, Deploy Model) bec
     mlcicd monitor train.csv current.csv --target target --registry registry/
 
 ``pipeline`` and ``train`` keep their results in a run cache on disk (``--cache DIR``, default
-``.mlcicd-cache`` in the working directory; ``--no-cache`` to go without), so an unchanged
+``$MLCICD_CACHE`` or else ``.mlcicd-cache`` in the working directory; ``--no-cache`` to go
+without), so an unchanged
 re-run in a new process (the next CI job) reuses them; ``mlcicd cache info|gc|clear`` manage it.
 
 Exit codes: 0 success or the check passed; 1 the check failed (anomalies, gate rejected, drift
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +35,7 @@ from mlcicd.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, InputError
 
 EXIT_INTERNAL = 3
 DEFAULT_CACHE = ".mlcicd-cache"  # mlcicd.disk_cache.DEFAULT_DIR, without importing it
+CACHE_ENV = "MLCICD_CACHE"  # overrides the default folder (e.g. one per CI workspace)
 GATE_SUFFIX = ".gate.json"
 
 
@@ -397,14 +400,15 @@ def _positive_float(option: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    cache_dir = os.environ.get(CACHE_ENV) or DEFAULT_CACHE
     common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     cached = _Parser(add_help=False)
     cached.add_argument(
         "--cache",
-        default=DEFAULT_CACHE,
+        default=cache_dir,
         metavar="DIR",
-        help=f"the run cache folder, kept between runs (default: {DEFAULT_CACHE})",
+        help=f"the run cache folder, kept between runs (default: ${CACHE_ENV} or {DEFAULT_CACHE})",
     )
     cached.add_argument(
         "--no-cache", action="store_true", help="neither read nor write the run cache"
@@ -488,7 +492,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("cache", cmd_cache, "show, shrink (least recently used first) or empty the run cache")
     p.add_argument("action", choices=("info", "gc", "clear"))
     p.add_argument(
-        "--cache", default=DEFAULT_CACHE, metavar="DIR", help=f"default: {DEFAULT_CACHE}"
+        "--cache",
+        default=cache_dir,
+        metavar="DIR",
+        help=f"default: ${CACHE_ENV} or {DEFAULT_CACHE}",
     )
     p.add_argument("--max-size", metavar="SIZE", help="gc: keep at most this much (500M, 2G)")
     return parser

@@ -159,6 +159,8 @@ class _Encoder:
                 col = {"kind": "object", "values": self.encode(s.tolist())}
             elif isinstance(s.dtype, np.dtype):
                 col = {"kind": "numpy", "file": self.array(s.to_numpy())}
+            elif isinstance(s.dtype, pd.StringDtype):  # pandas' own string columns
+                col = {"kind": "string", "dtype": str(s.dtype), "values": self.encode(s.tolist())}
             else:
                 raise Unstorable(f"column dtype {s.dtype}")
             columns.append({"name": self.encode(name), **col})
@@ -248,6 +250,8 @@ class _Decoder:
         for col in node["columns"]:
             if col["kind"] == "numpy":
                 values = self.array(col["file"])
+            elif col["kind"] == "string":
+                values = pd.array(self.decode(col["values"]), dtype=col["dtype"])
             elif col["kind"] == "object":
                 values = np.empty(len(index), dtype=object)
                 values[:] = self.decode(col["values"])
