@@ -163,7 +163,9 @@ class Fingerprints:
             return "frame:" + fingerprint(value)
         if isinstance(value, TrainedModel):
             spec = canonical_fingerprint(value.spec.to_dict())
-            return "trained:" + _sha256(model_fingerprint(value.model) + spec)
+            # a model read from the disk cache or a registry knows its fingerprint: not loaded
+            known = getattr(value, "model_fingerprint", None)
+            return "trained:" + _sha256((known or model_fingerprint(value.model)) + spec)
         return "model:" + model_fingerprint(value)
 
     def code_version(self, func: Callable) -> str:

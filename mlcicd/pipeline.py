@@ -316,7 +316,10 @@ class _Loop:
         d = self.data_index(v)
         if model is None or d in scored:
             return scored.get(d)
-        run = run_stages([st.production_stage()], {**ctx, "trained": model}, version=v)
+        context = {**ctx, "trained": model}
+        run = run_stages(
+            [st.production_stage()], context, version=v, cache=self.cache, fingerprints=self.fps
+        )
         self.records += run.records
         if run.outcome != OK:  # it cannot score these data: the gate goes without it
             return None
@@ -386,7 +389,8 @@ def run_versions(
     loop = _Loop(specs, frames, target, registry, cache, Fingerprints())
     loop.setup(holdout, seed, need_schema=validation != "off" or registry is not None)
     if registry is not None and "production" in registry.aliases():
-        loop.production = (registry.aliases()["production"], registry.production(), {})
+        # loaded only if a stage needs the estimator (a re-run takes its scores from the cache)
+        loop.production = (registry.aliases()["production"], registry.load_stored(), {})
     contexts = {v: loop.context(v, seed, monitor_batch) for v in loop.specs}
     loop.validate_data(contexts, validation)
     loop.train(contexts, (n_jobs, backend, scheduler, progress))

@@ -201,6 +201,24 @@ class Registry:
     def load(self, ref: int | str = "production") -> TrainedModel:
         """Load version ``ref`` after checking its file against the recorded sha256."""
         version = self.get(ref)
+        return load_model_bytes(self._checked_bytes(version), version.model_file)
+
+    def load_stored(self, ref: int | str = "production") -> TrainedModel:
+        """Version ``ref`` as a :class:`~mlcicd.disk_cache.StoredModel`: file checked as in
+        :meth:`load`, spec and metadata read, the estimator loaded only when first used."""
+        from mlcicd.disk_cache import StoredModel
+        from mlcicd.training import ModelSpec
+
+        version = self.get(ref)
+        data = self._checked_bytes(version)
+        meta = version.metadata
+        training = meta.get("training") or {}
+        if "model_name" not in training or "model_fingerprint" not in meta:
+            return load_model_bytes(data, version.model_file)  # an older layout: load it now
+        spec = ModelSpec(training["model_name"], training["params"])
+        return StoredModel(data, meta["model_fingerprint"], spec, training)
+
+    def _checked_bytes(self, version: ModelVersion) -> bytes:
         path = check_readable_file(version.model_file, "registry model")
         data = path.read_bytes()
         actual = hashlib.sha256(data).hexdigest()
@@ -210,7 +228,7 @@ class Registry:
                 f"registry model {path}: sha256 {actual[:12]}... does not match the recorded "
                 f"{str(expected)[:12]}...; the file was modified, refusing to load it"
             )
-        return load_model_bytes(data, path)
+        return data
 
     def production(self) -> TrainedModel | None:
         """The production model, or None before the first deploy."""

@@ -141,5 +141,6 @@ def driver_stages(thresholds: Any, tolerance: float) -> list[Stage]:
 
 
 def production_stage() -> Stage:
-    """The production model scored on a holdout it has not been scored on yet."""
-    return Stage("evaluate_production", evaluate, cacheable=False)
+    """The production model scored on a holdout it has not been scored on yet (cached: the
+    key holds the model's fingerprint, so a re-run need not load the model to score it)."""
+    return Stage("evaluate_production", evaluate)
