@@ -326,6 +326,21 @@ class _Loop:
         scored[d] = run.values["evaluate_production"]
         return scored[d]
 
+    def remember_production_scores(self, contexts: dict[int, dict]) -> None:
+        """Put the production model's holdout scores (its ``evaluate`` results) into the cache
+        under ``evaluate_production``'s key: the next run starts from this model and then
+        finds its scores there instead of loading the model to score it again."""
+        number, model, scored = self.production
+        if self.cache is None or self.registry is None or model is None:
+            return
+        stage = st.production_stage()
+        for d, metrics in scored.items():
+            v = next(v for v in contexts if self.data_index(v) == d)
+            plan = plan_stages([stage], {**contexts[v], "trained": model}, None, self.fps)
+            key = plan.keys[stage.name]
+            if key is not None and key not in self.cache:
+                self.cache.put(key, metrics)
+
     def result(self, hits: int, misses: int) -> PipelineResult:
         records = sorted(self.records, key=lambda r: (r.version, stage_rank(r.stage)))
         table = count_executions(records)
@@ -395,5 +410,6 @@ def run_versions(
     loop.validate_data(contexts, validation)
     loop.train(contexts, (n_jobs, backend, scheduler, progress))
     loop.gate_and_deploy(contexts, thresholds, tolerance)
+    loop.remember_production_scores(contexts)
     after = (cache.hits, cache.misses) if cache is not None else (0, 0)
     return loop.result(after[0] - before[0], after[1] - before[1])
