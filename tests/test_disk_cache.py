@@ -346,6 +346,8 @@ def test_an_unchanged_rerun_on_the_same_folder_trains_nothing_and_stores_nothing
     again = run_versions(3, data=data, cache=cache, registry=tmp_path / "r")
     assert again.counts["train"] == again.counts["evaluate"] == again.counts["monitor"] == 0
     assert again.counts["cache_misses"] == 0 and cache.written == 0
+    # the production model's scores were left in the cache: it is not even loaded to score it
+    assert again.counts["evaluate_production"] == 0 and again.from_cache["evaluate_production"] == 1
     assert again.outcomes == {1: "already deployed", 2: "already deployed", 3: "already deployed"}
     assert again.metrics == first.metrics and again.deployed == first.deployed
     assert [v.version for v in Registry(tmp_path / "r").versions()] == [1, 2, 3]
