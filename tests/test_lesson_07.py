@@ -101,6 +101,17 @@ def test_incremental_caching_trains_only_what_changed(run):
     )
 
 
+def test_explorer_ran_one_cycle_with_its_ci_defaults(run):
+    e = run.results["explorer"]
+    assert e["values"] == {
+        "rows": CI["explorer_rows"],
+        "features": CI["explorer_features"],
+        "model": "logistic_regression",
+    }
+    assert (e["runs"], e["cycles"]) == (1, 1)
+    assert e["cells"] == _cycle_cells(CI["explorer_rows"], CI["explorer_features"] + 1)
+
+
 def test_executed_notebook_shows_plots_and_widgets(run, assert_rendered):
     nb = assert_rendered(run)
     code = [c.source for c in nb.cells if c.cell_type == "code"]

@@ -135,8 +135,11 @@ def test_record_results_writes_what_the_tests_read(tmp_path, small):
     modes = cd.validation_table(sweep_validation((2, 3), data=small, spec="dummy", **QUICK))
     runs = cd.incremental_runs(2, data=small)
     parallel = {"versions": 2, "same_results": True}
+    explorer = cd.cycle_explorer(rows=200, features=3)
+    explorer.update()
     path = cd.record_results(tmp_path / "out", by_rows=by_rows, by_features=by_rows,
-                             by_trees=by_trees, modes=modes, parallel=parallel, runs=runs)  # fmt: skip
+                             by_trees=by_trees, modes=modes, parallel=parallel, runs=runs,
+                             explorer=explorer)  # fmt: skip
     saved = json.loads(path.read_text())
     assert saved["cycle_cost"]["rows"]["cycle_cells"] == [500, 1000, 2000]
     assert set(saved["cycle_cost"]["rows"]["fit"]) == {
@@ -146,3 +149,34 @@ def test_record_results_writes_what_the_tests_read(tmp_path, small):
     assert saved["validation_counts"]["each"] == {"2": 2, "3": 3}
     assert saved["parallel"] == parallel
     assert saved["cache"]["unchanged re-run"]["trained"] == 0
+    assert (saved["explorer"]["runs"], saved["explorer"]["cells"]) == (1, 800)
+
+
+def test_cycle_explorer_runs_one_cycle_and_keeps_every_run():
+    ex = cd.cycle_explorer(rows=200, features=3)
+    assert list(ex.controls) == ["rows", "features", "model"]
+    ex.update()
+    ex.update(rows=400)
+    ex.update(features=7, model="decision_tree")
+    history = ex.last_result["history"]
+    assert [(h["rows"], h["features"], h["model"]) for h in history] == [
+        (200, 3, "logistic_regression"),
+        (400, 3, "logistic_regression"),
+        (400, 7, "decision_tree"),
+    ]
+    assert [h["cells"] for h in history] == [800, 1600, 3200]  # rows x (features + target)
+    assert [h["cycles"] for h in history] == [1, 1, 1]
+    assert all(h["cycle seconds"] > 0 for h in history)
+    assert ex.summary.startswith("decision_tree on 400 rows x 7 features: c = ")
+    (ax,) = ex.figure.axes
+    assert ax.get_xlabel() == "cells read per cycle (rows x columns)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "logistic_regression", "decision_tree", "latest run"
+    ]  # fmt: skip
+
+
+def test_cycle_explorer_refuses_bad_settings():
+    with pytest.raises(InputError, match="model='svm'"):
+        cd.cycle_explorer(model="svm")
+    with pytest.raises(InputError, match="features=1"):
+        cd.cycle_explorer_compute(200, 1, "decision_tree", history=[])

@@ -9,6 +9,7 @@ Each ``draw_*`` function plots on a matplotlib axis it is given (two panels spli
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -20,13 +21,13 @@ import pandas as pd
 
 from mlcicd.cache import StageCache
 from mlcicd.course import save_results
-from mlcicd.data import load_dataset
+from mlcicd.data import load_dataset, synthetic_dataset
 from mlcicd.errors import InputError
 from mlcicd.growth import COLUMNS, TOTAL, GrowthFit, fit_exponent, total_rows
 from mlcicd.lessons._common import BAD, ML, SOFTWARE, _label_bars, _two_panels, _whole
 from mlcicd.pipeline import run_versions
 from mlcicd.training import ModelSpec
-from mlcicd.widgets import question_bank
+from mlcicd.widgets import Explorer, question_bank
 
 CYCLE_STAGES = ("train", "evaluate", "validate_model")  # one training + validation cycle
 CHECK_STAGE = "validate_data"  # the data check in front of it
@@ -373,6 +374,7 @@ def record_results(
     modes: pd.DataFrame,
     parallel: Mapping,
     runs: pd.DataFrame,
+    explorer: Explorer,
 ) -> Path:
     """Write what lesson 7 computed to ``<output_dir>/results.json`` (the tests read it)."""
     cost = {}
@@ -402,5 +404,80 @@ def record_results(
             },
             "parallel": dict(parallel),
             "cache": {row["run"]: {k: int(row[k]) for k in keys} for _, row in runs.iterrows()},
+            "explorer": {
+                "runs": explorer.runs,
+                "values": explorer.last_values,
+                "cells": explorer.last_result["cells"],
+                "cycles": explorer.last_result["cycles"],
+                "summary": explorer.summary,
+            },
         },
     )
+
+
+# ---------------------------------------------------------------- the cycle explorer
+
+EXPLORER_MODELS = ("logistic_regression", "random_forest", "decision_tree")
+
+
+def cycle_explorer_compute(
+    rows: int, features: int, model: str, *, history: list, seed: int = 0
+) -> dict:
+    """Run one version of ``model`` on ``rows`` x ``features`` synthetic data; time its cycle."""
+    rows, features = _whole(rows, "rows", 20), _whole(features, "features", 2)
+    if model not in EXPLORER_MODELS:
+        raise InputError(f"model={model!r}: expected one of {', '.join(EXPLORER_MODELS)}")
+    data = synthetic_dataset(rows, features, seed)
+    result = run_versions([ModelSpec(model)], data=data, seed=seed)
+    totals = result.stage_totals()
+    history.append({"rows": rows, "features": features, "model": model,
+                    "cycle seconds": sum(totals.get(s, 0.0) for s in CYCLE_STAGES),
+                    "data check seconds": totals.get(CHECK_STAGE, 0.0),
+                    "cells": rows * (features + 1), "cycles": result.counts["cycles"]})  # fmt: skip
+    return {**history[-1], "history": [dict(h) for h in history]}
+
+
+def draw_cycles(result: Mapping, ax) -> None:
+    """c of every run so far against the cells it read, one colour per model; latest ringed."""
+    for i, model in enumerate(EXPLORER_MODELS):
+        runs = [h for h in result["history"] if h["model"] == model]
+        if runs:
+            ax.plot([h["cells"] for h in runs], [h["cycle seconds"] for h in runs], "o",
+                    color=f"C{i}", label=model)  # fmt: skip
+    ax.plot(result["cells"], result["cycle seconds"], "o", ms=14, mfc="none", color="k",
+            label="latest run")  # fmt: skip
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("cells read per cycle (rows x columns)")
+    ax.set_ylabel("c: seconds per cycle (s)")
+    ax.set_title("one training + validation cycle, every run so far")
+    ax.legend(fontsize="small", loc="upper left")
+
+
+def describe_cycle(result: Mapping) -> str:
+    return (
+        f"{result['model']} on {result['rows']:,} rows x {result['features']} features: "
+        f"c = {result['cycle seconds']:.3f} s per training + validation cycle, data check "
+        f"{result['data check seconds']:.3f} s, {result['cells']:,} cells read"
+    )
+
+
+def cycle_explorer(
+    *, rows: int = 5_000, features: int = 30, model: str = "logistic_regression", seed: int = 0
+) -> Explorer:
+    """Sliders for the data rows and features, a model dropdown and a Run button."""
+    import ipywidgets as w
+
+    if model not in EXPLORER_MODELS:
+        raise InputError(f"model={model!r}: expected one of {', '.join(EXPLORER_MODELS)}")
+    style = {"description_width": "initial"}
+    controls = {
+        "rows": w.IntSlider(value=rows, min=200, max=max(100_000, rows), step=200,
+                            description="rows", style=style),
+        "features": w.IntSlider(value=features, min=2, max=max(100, features),
+                                description="features", style=style),
+        "model": w.Dropdown(options=list(EXPLORER_MODELS), value=model, description="model",
+                            style=style),
+    }  # fmt: skip
+    compute = functools.partial(cycle_explorer_compute, history=[], seed=seed)
+    return Explorer(controls, compute, draw_cycles, describe_cycle, figsize=(8, 4.5))

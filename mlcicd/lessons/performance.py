@@ -250,20 +250,22 @@ QUESTIONS = {
     },
     "small_n_slope": {
         "question": (
-            "Fitted on whole runs, the exponent for small n is often a little below 1, while "
-            "the loop's stages alone fit about 1. Why?"
+            "Each run pays a one-off setup a (split, baseline, schema) and then b seconds per "
+            "version: T(n) = a + b·n. Fitted on log-log axes over small n only, such runs give a "
+            "slope below 1. Why?"
         ),
         "options": [
             "The loop is really O(log n): later versions get cheaper",
-            "Each run pays a one-off setup (split, baseline, schema) once: T(n) ≈ a + b·n, "
-            "and a weighs more at small n",
+            "The fixed a is a larger share of a small run than of a large one, so T grows by a "
+            "smaller factor than n does",
             "The stage cache makes repeated versions free after the first five",
             "The clock cannot time short runs, so small n are measured too slow",
         ],
         "answer": 1,
         "explanation": (
-            "The setup costs the same for every n, so it flattens the total at small n and "
-            "fades at large n; separating it (loop_seconds) leaves the linear part."
+            "Going from n to 2n doubles b·n but not a, so T less than doubles; the larger n, the "
+            "less a matters. loop_seconds separates a from the loop, and the loop alone fits "
+            "about 1."
         ),
         "feedback": {
             0: "The counted cycles grow exactly with n, and each cycle does the same work: "
