@@ -162,12 +162,12 @@ def test_cycle_explorer_runs_one_cycle_and_keeps_every_run():
     assert [(h["rows"], h["features"], h["model"]) for h in history] == [
         (200, 3, "logistic_regression"),
         (400, 3, "logistic_regression"),
-        (400, 7, "decision_tree"),
+        (200, 7, "decision_tree"),  # overrides apply to one run; the sliders stay put
     ]
-    assert [h["cells"] for h in history] == [800, 1600, 3200]  # rows x (features + target)
+    assert [h["cells"] for h in history] == [800, 1600, 1600]  # rows x (features + target)
     assert [h["cycles"] for h in history] == [1, 1, 1]
     assert all(h["cycle seconds"] > 0 for h in history)
-    assert ex.summary.startswith("decision_tree on 400 rows x 7 features: c = ")
+    assert ex.summary.startswith("decision_tree on 200 rows x 7 features: c = ")
     (ax,) = ex.figure.axes
     assert ax.get_xlabel() == "cells read per cycle (rows x columns)"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
