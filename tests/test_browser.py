@@ -2,8 +2,8 @@
 
 Starts JupyterLab on 127.0.0.1 (free port, token, temporary Jupyter/IPython folders) on a copy of
 the lessons and the nbgrader course directory, drives Debian's Chromium with Playwright, runs every
-cell of the lessons, moves an Explorer's control and clicks its Run button, and opens the
-formgrader from the Nbgrader menu. Screenshots go to ``build/browser/``.
+cell of two lessons, moves an Explorer's control and clicks its Run button, opens lesson 7 (without
+running it) and opens the formgrader from the Nbgrader menu. Screenshots go to ``build/browser/``.
 
 Needs Chromium: ``apt-get install chromium`` (Debian) or set ``MLCICD_CHROMIUM`` to a Chromium or
 Chrome binary. Without one the test skips, unless ``MLCICD_REQUIRE_BROWSER=1`` (what ``.ci/run``
@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 ASSIGNMENTS = ROOT / "assignments"
 SHOTS = ROOT / "build" / "browser"
-MAIN_LESSON = "06_performance_analysis"
+MAIN_LESSON = "06_performance_analysis"  # holds the loop explorer the test moves
+OPENED_LESSON = "07_what_drives_the_cost"  # opened and rendered, not run (its sweeps are slow)
 DEBIAN_CHROMIUM = Path("/usr/lib/chromium/chromium")  # /usr/bin/chromium is a wrapper script
 # No background traffic: on a closed network Chromium's own connections only add noise and delay.
 CHROMIUM_ARGS = [
@@ -325,6 +326,21 @@ def use_explorer(page, stem: str) -> str:
     return moved
 
 
+def open_lesson(context, base: str, token: str, notebook: Path, shots: Path) -> int:
+    """Open ``notebook`` in its own page without running it; its cells render. Returns their count."""
+    expected = len(nbformat.read(notebook, as_version=4).cells)
+    page = context.new_page()
+    page.goto(f"{base}/lab/workspaces/{notebook.stem}/tree/notebooks/{notebook.name}"
+              f"?reset&token={token}")  # fmt: skip
+    cells = page.locator(".jp-NotebookPanel .jp-Cell")
+    page.locator(".jp-NotebookPanel .jp-MarkdownCell h1").first.wait_for(timeout=60_000)
+    page.wait_for_function(f"() => document.querySelectorAll("
+                           f"'.jp-NotebookPanel .jp-Cell').length === {expected}",
+                           timeout=30_000)  # fmt: skip
+    page.screenshot(path=shots / f"{notebook.stem}-opened.png")
+    return cells.count()
+
+
 def check_nbgrader(page, base: str, token: str, course: Path, shots: Path) -> list[str]:
     """The Nbgrader menu is there, and its Formgrader lists every assignment of ``course``."""
     expected = sorted(p.name for p in (course / "source").iterdir() if p.is_dir())
@@ -369,7 +385,8 @@ def test_course_in_jupyterlab(chromium, tmp_path):
 
     start = time.monotonic()
     lessons = browser_lessons()
-    site = prepare_site(tmp_path / "site", lessons)
+    opened = NOTEBOOKS / f"{OPENED_LESSON}.ipynb"
+    site = prepare_site(tmp_path / "site", [*lessons, opened])
     shutil.rmtree(SHOTS, ignore_errors=True)
     SHOTS.mkdir(parents=True)
     with (
@@ -397,6 +414,8 @@ def test_course_in_jupyterlab(chromium, tmp_path):
                 moved = use_explorer(page, lessons[-1].stem)
                 print(f"{time.monotonic() - start:5.1f} s  Explorer redrawn ({moved})")
                 page.screenshot(path=SHOTS / f"{lessons[-1].stem}-explorer.png")
+                n_cells = open_lesson(context, base, token, site / "notebooks" / opened.name, SHOTS)
+                print(f"{time.monotonic() - start:5.1f} s  {opened.name}: {n_cells} cells rendered")
                 listed = check_nbgrader(page, base, token, site / "assignments", SHOTS)
                 print(f"{time.monotonic() - start:5.1f} s  formgrader lists {listed}")
             except Exception:

@@ -1,6 +1,9 @@
-"""The compute and draw functions behind lesson 6 (performance analysis), and its explorer."""
+"""The compute and draw functions behind lesson 6 (performance analysis), its explorer, its
+questions and its results."""
 
 from __future__ import annotations
+
+import json
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -9,7 +12,8 @@ import pytest
 from mlcicd.errors import InputError
 from mlcicd.growth import fit_exponent
 from mlcicd.lessons import performance as perf
-from mlcicd.scaling import seed_table, sweep_validation, sweep_versions
+from mlcicd.pipeline import run_versions
+from mlcicd.scaling import seed_table, sweep_versions
 
 matplotlib.use("Agg")
 QUICK = dict(progress=False, warmup=False)
@@ -18,20 +22,6 @@ pytestmark = pytest.mark.usefixtures("close_figures")
 
 def _axes():
     return plt.subplots()
-
-
-def test_validation_table_counts_checks_per_mode(small):
-    sweep = sweep_validation((2, 3), data=small, spec="dummy", **QUICK)
-    table = perf.validation_table(sweep)
-    assert table["mode"].tolist() == ["off", "each", "once"] * 2
-    assert table["validations"].tolist() == [0, 2, 1, 0, 3, 1]
-    assert table["training + validation cycles"].tolist() == [2, 2, 2, 3, 3, 3]
-    assert (table.loc[table["mode"] == "off", "validation seconds"] == 0).all()
-    assert perf.validation_counts(table) == {
-        "off": {"2": 0, "3": 0},
-        "each": {"2": 2, "3": 3},
-        "once": {"2": 1, "3": 1},
-    }
 
 
 def test_seed_rows_are_json_ready(small):
@@ -77,39 +67,6 @@ def test_add_fit_draws_points_and_the_power_law():
     )
 
 
-def test_parallel_speedup_gives_the_same_results_with_two_workers(small):
-    r = perf.parallel_speedup(2, data=small, n_jobs=2)
-    assert (r["versions"], r["n_jobs"], r["same_results"]) == (2, 2, True)
-    assert r["trained"] == {"1": 2, "2": 2}
-    assert r["speedup"] == pytest.approx(r["seconds"]["1"] / r["seconds"]["2"])
-    assert r["ideal"] == min(2, r["cores"])
-    fig, ax = _axes()
-    perf.draw_parallel(r, ax)
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["n_jobs=1", "n_jobs=2"]
-    assert ax.get_ylabel() == "wall-clock time (s)"
-
-
-def test_parallel_speedup_needs_at_least_two_workers(small):
-    with pytest.raises(InputError, match="n_jobs=1"):
-        perf.parallel_speedup(2, data=small, n_jobs=1)
-
-
-def test_incremental_runs_train_only_what_changed(small):
-    runs = perf.incremental_runs(2, data=small)
-    assert runs["run"].tolist() == ["first run", "unchanged re-run", "one version added"]
-    assert runs["versions"].tolist() == [2, 2, 3]
-    assert runs["trained"].tolist() == [2, 0, 1]
-    assert runs["gates run"].tolist() == [2, 2, 3]  # the gate is never cached
-    # setup (3) + one data check (the second is a hit) + train/evaluate/monitor per version
-    assert runs["cache misses"].tolist() == [10, 0, 3]
-    assert runs["cache hits"].tolist() == [1, 11, 12]
-    fig, ax = _axes()
-    perf.draw_incremental(runs, ax)
-    assert [len(a.patches) for a in fig.axes] == [3, 3]
-    with pytest.raises(InputError, match="versions=0"):
-        perf.incremental_runs(0, data=small)
-
-
 def test_loop_explorer_reruns_the_loop_and_keeps_a_running_table():
     ex = perf.loop_explorer(versions=2, rows=200)
     assert list(ex.controls) == ["versions", "rows", "validation"]
@@ -136,3 +93,46 @@ def test_loop_explorer_refuses_an_unknown_validation_mode():
         perf.loop_explorer(validation="sometimes")
     with pytest.raises(InputError, match="versions=0"):
         perf.loop_explorer_compute(0, 200, "each", history=[])
+
+
+def test_compare_loops_matches_the_written_out_loop_with_run_versions(small):
+    result = run_versions(2, data=small)
+    decisions = [result.decisions[v] for v in (1, 2)]
+    rows = [{"deployed": d.blessed, "accuracy": d.metrics["accuracy"], "seconds": 0.1}
+            for d in decisions]  # fmt: skip
+    same = perf.compare_loops(rows, result)
+    assert same["versions"] == 2 and same["same_decisions"] is True
+    assert same["deployed"] == same["library_deployed"] == [d.blessed for d in decisions]
+    rows[1]["deployed"] = not rows[1]["deployed"]
+    assert perf.compare_loops(rows, result)["same_decisions"] is False
+    with pytest.raises(InputError, match="rows is empty"):
+        perf.compare_loops([], result)
+
+
+def test_question_bank_hides_answers_and_gives_feedback_to_every_wrong_option():
+    for key, q in perf.QUESTIONS.items():
+        wrong = set(range(len(q["options"]))) - {q["answer"]}
+        assert set(q["feedback"]) == wrong, key
+        check = perf.check_yourself(key)
+        assert check.check(q["answer"])[0] is True
+        for j in wrong:
+            ok, text = check.check(j)
+            assert not ok and q["feedback"][j] in text
+
+
+def test_record_results_writes_what_the_tests_read(tmp_path, small):
+    sweep = sweep_versions((1, 2, 3), data=small, spec="dummy", **QUICK)
+    table = seed_table(sweep)
+    demo = run_versions(2, data=small)
+    explorer = perf.loop_explorer(versions=2, rows=200)
+    explorer.update()
+    fit = fit_exponent([1, 2, 3], [1.0, 2.0, 3.0])
+    plain = {"versions": 2, "same_decisions": True}
+    path = perf.record_results(tmp_path / "out", plain=plain, demo=demo, table=table, fit=fit,
+                               loop_fit=fit, counted=fit, explorer=explorer)  # fmt: skip
+    saved = json.loads(path.read_text())
+    assert saved["plain_loop"] == plain
+    assert saved["demo"]["versions"] == 2 and saved["demo"]["counts"]["train"] == 2
+    assert saved["seed_table"]["cycles"] == [1, 2, 3]
+    assert saved["exponent_operations"] == pytest.approx(1.0)
+    assert (saved["explorer"]["runs"], saved["explorer"]["cycles"]) == (1, 2)

@@ -8,6 +8,7 @@
 | ``04_deployment_and_rollback`` | :mod:`mlcicd.lessons.deployment` |
 | ``05_monitoring_drift_retraining`` | :mod:`mlcicd.lessons.monitoring` |
 | ``06_performance_analysis`` | :mod:`mlcicd.lessons.performance` |
+| ``07_what_drives_the_cost`` | :mod:`mlcicd.lessons.cost_drivers` |
 | ``08_putting_it_together`` | :mod:`mlcicd.lessons.workflow` |
 
 :mod:`mlcicd.lessons._common` holds the helpers more than one lesson uses.

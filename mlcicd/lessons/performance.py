@@ -1,5 +1,6 @@
-"""What lesson 6 (performance analysis) computes and draws: the cost of the seed's loop, with
-validation modes, parallel workers, incremental caching and the loop explorer.
+"""What lesson 6 (performance analysis) computes and draws: the seed's loop over model
+versions, written out and run by the library, its table for growing n, its growth exponent (O(n))
+and the loop explorer. Lesson 7 (what drives the cost) is :mod:`mlcicd.lessons.cost_drivers`.
 
 The sweeps themselves live in :mod:`mlcicd.scaling`; this module turns their frames and the
 results of :func:`~mlcicd.pipeline.run_versions` into the lesson's tables, figures and explorer.
@@ -9,149 +10,78 @@ Each ``draw_*`` function plots on a matplotlib axis it is given (two panels spli
 from __future__ import annotations
 
 import functools
-import os
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mlcicd.cache import StageCache
-from mlcicd.data import load_dataset, synthetic_dataset
+from mlcicd.course import save_results
+from mlcicd.data import synthetic_dataset
 from mlcicd.errors import InputError
-from mlcicd.growth import TOTAL, total_rows
-from mlcicd.lessons._common import ML, SOFTWARE, _label_bars, _two_panels, _whole
-from mlcicd.pipeline import VALIDATION_MODES, run_versions
+from mlcicd.growth import TOTAL, GrowthFit
+from mlcicd.lessons._common import _two_panels, _whole
+from mlcicd.pipeline import VALIDATION_MODES, PipelineResult, run_versions
 from mlcicd.runner import stage_rank
-from mlcicd.training import ModelSpec
-from mlcicd.widgets import Explorer
+from mlcicd.widgets import Explorer, question_bank
 
 SETUP_STAGES = ("split", "infer_schema", "baseline")
 
 
-# ---------------------------------------------------------------- lesson 6: the loop's cost
+# ---------------------------------------------------------------- the loop's cost
 
 
-def validation_table(df: pd.DataFrame) -> pd.DataFrame:
-    """From :func:`~mlcicd.scaling.sweep_validation`: per n and mode, the data validations run,
-    their seconds, the training + validation cycles and the total seconds (medians)."""
-    totals = total_rows(df, "versions")
-    checks = df[(df["stage"] == "validate_data") & (df["factor"] == "versions")]
-    keys = ["value", "mode"]
-    out = totals.groupby(keys, as_index=False).agg(
-        cycles=("operations", "max"), seconds=("seconds", "median")
+def loop_seconds(df: pd.DataFrame, agg: str = "median") -> pd.DataFrame:
+    """From :func:`~mlcicd.scaling.sweep_versions`: per n, the seconds of the one-off setup
+    stages, of the stages inside the loop over versions, and of the whole run; repeats are
+    combined by ``agg`` (``"median"``, or ``"min"``: the run least disturbed by other programs)."""
+    if agg not in ("median", "min"):
+        raise InputError(f"agg={agg!r}: expected median or min")
+    rows = df[(df["pipeline"] == "ml") & (df["factor"] == "versions")]
+    if rows.empty:
+        raise InputError("loop_seconds: expected a sweep_versions frame (factor 'versions')")
+    part = rows["stage"].map(
+        lambda s: "total" if s == TOTAL else "setup" if s in SETUP_STAGES else "loop"
     )
-    per = checks.groupby(keys, as_index=False).agg(
-        validations=("operations", "max"), validation_seconds=("seconds", "median")
+    per_run = rows.assign(part=part).pivot_table(
+        index=["value", "repeat"], columns="part", values="seconds", aggfunc="sum", fill_value=0.0
     )
-    out = out.merge(per, on=keys, how="left").fillna({"validations": 0, "validation_seconds": 0.0})
-    out["validations"] = out["validations"].astype("int64")
-    order = {m: i for i, m in enumerate(("off", "each", "once"))}
-    out = out.sort_values(["value", "mode"], key=lambda s: s.map(order) if s.name == "mode" else s)
-    out = out.rename(columns={"value": "n versions", "validation_seconds": "validation seconds",
-                              "cycles": "training + validation cycles"})  # fmt: skip
-    columns = ["n versions", "mode", "validations", "validation seconds",
-               "training + validation cycles", "seconds"]  # fmt: skip
-    return out[columns].reset_index(drop=True)
+    if agg == "min":  # the whole fastest run of each n, so that its parts still add up
+        per_run = per_run.loc[per_run.groupby(level="value")["total"].idxmin()]
+    table = per_run.groupby(level="value").median()
+    return pd.DataFrame(
+        {
+            "n versions": table.index.to_numpy(),
+            "setup seconds": table["setup"].to_numpy(),
+            "loop seconds": table["loop"].to_numpy(),
+            "total seconds": table["total"].to_numpy(),
+        }
+    )
 
 
-def validation_counts(table: pd.DataFrame) -> dict[str, dict[str, int]]:
-    """``{mode: {str(n): validations}}`` from :func:`validation_table` (JSON-ready)."""
+def add_fit(ax, x, y, fit, label: str, colour: str = "#d62728") -> None:
+    """Points ``(x, y)`` and the fitted power law ``fit`` on log-log axes ``ax``, labelled."""
+    ax.plot(x, y, "s", color=colour, label=f"{label}: measured")
+    xs = np.geomspace(min(x), max(x), 50)
+    ax.plot(xs, np.exp(fit.intercept) * xs**fit.slope, ":", color=colour,
+            label=f"{label}: fit, {fit}")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.legend(fontsize="small")
+
+
+def seed_rows(table: pd.DataFrame) -> dict[str, list]:
+    """The seed table as JSON-ready lists: n, cycles, seconds, seconds_per_version."""
     return {
-        str(mode): {str(n): int(v) for n, v in zip(g["n versions"], g["validations"], strict=True)}
-        for mode, g in table.groupby("mode", sort=False)
+        "n": [int(v) for v in table["n versions"]],
+        "cycles": [int(v) for v in table["training + validation cycles"]],
+        "seconds": [float(v) for v in table["seconds"]],
+        "seconds_per_version": [float(v) for v in table["seconds per version"]],
     }
 
 
-def parallel_speedup(
-    versions: Sequence[ModelSpec] | int,
-    *,
-    data: pd.DataFrame | None = None,
-    n_jobs: int = 2,
-    repeats: int = 1,
-    seed: int = 0,
-) -> dict:
-    """Time the loop with ``n_jobs=1`` and with ``n_jobs`` workers (best of ``repeats``, in turn).
-
-    A short run first starts the worker pool (joblib keeps it), so the speed-up is the steady
-    state; the cold start is reported apart. Both runs must give the same models and decisions.
-    """
-    n_jobs, repeats = _whole(n_jobs, "n_jobs", 2), _whole(repeats, "repeats")
-    data = load_dataset() if data is None else data
-    start = time.perf_counter()
-    warm = min(versions, 2) if isinstance(versions, int) else list(versions)[:2]
-    run_versions(warm, data=data, n_jobs=n_jobs, seed=seed)
-    cold = time.perf_counter() - start
-    best = {1: float("inf"), n_jobs: float("inf")}
-    results = {}
-    for _ in range(repeats):
-        for jobs in best:
-            start = time.perf_counter()
-            results[jobs] = run_versions(versions, data=data, n_jobs=jobs, seed=seed)
-            best[jobs] = min(best[jobs], time.perf_counter() - start)
-    one, many = results[1], results[n_jobs]
-    same = one.metrics == many.metrics and one.outcomes == many.outcomes
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {
-        "versions": len(one.outcomes),
-        "n_jobs": n_jobs,
-        "seconds": {"1": best[1], str(n_jobs): best[n_jobs]},
-        "speedup": best[1] / best[n_jobs],
-        "ideal": float(min(n_jobs, cores or 1)),
-        "cold_start_seconds": cold,
-        "same_results": same,
-        "cores": cores,
-        "trained": {"1": one.counts["train"], str(n_jobs): many.counts["train"]},
-    }
-
-
-def draw_parallel(result: Mapping, ax) -> None:
-    labels = list(result["seconds"])
-    seconds = [result["seconds"][k] for k in labels]
-    bars = ax.bar([f"n_jobs={k}" for k in labels], seconds, color=[SOFTWARE, ML])
-    _label_bars(ax, bars, "{:.2f} s")
-    ideal = f"ideal with {result['cores']} cores: 1/{result['ideal']:.0f} of n_jobs=1"
-    ax.axhline(seconds[0] / result["ideal"], color="k", ls="--", lw=1, label=ideal)
-    ax.set_ylabel("wall-clock time (s)")
-    ax.set_title(f"{result['versions']} versions in parallel: speed-up {result['speedup']:.2f}x")
-    ax.legend(fontsize="small", loc="upper right")
-    ax.set_ylim(0, 1.25 * max(seconds))
-
-
-def incremental_runs(versions: int, *, data: pd.DataFrame | None = None, seed: int = 0):
-    """One :class:`~mlcicd.cache.StageCache` across three runs: ``versions`` versions, the same
-    again unchanged, and one version more. Per run: what ran, what the cache gave, seconds."""
-    versions = _whole(versions, "versions")
-    data = load_dataset() if data is None else data
-    cache = StageCache()
-    rows = []
-    for label, n in (("first run", versions), ("unchanged re-run", versions),
-                     ("one version added", versions + 1)):  # fmt: skip
-        start = time.perf_counter()
-        result = run_versions(n, data=data, cache=cache, seed=seed)
-        seconds = time.perf_counter() - start
-        c = result.counts
-        rows.append({"run": label, "versions": n, "trained": c["train"],
-                     "data validations": c["validate_data"], "gates run": c["validate_model"],
-                     "cache hits": c["cache_hits"], "cache misses": c["cache_misses"],
-                     "seconds": seconds})  # fmt: skip
-    return pd.DataFrame(rows)
-
-
-def draw_incremental(table: pd.DataFrame, ax) -> None:
-    left, right = _two_panels(ax)
-    colours = [ML, SOFTWARE, ML]
-    _label_bars(left, left.bar(table["run"], table["trained"], color=colours), "{:.0f}")
-    left.set_ylabel("models trained (count)")
-    left.set_title("what really ran")
-    _label_bars(right, right.bar(table["run"], table["seconds"], color=colours), "{:.2f}")
-    right.set_ylabel("wall-clock time (s)")
-    right.set_title("what it cost")
-    for axis in (left, right):
-        axis.tick_params(axis="x", labelrotation=20, labelsize="small")
-
-
-# ---------------------------------------------------------------- lesson 6: the loop explorer
+# ---------------------------------------------------------------- the loop explorer
 
 
 def loop_explorer_compute(
@@ -237,50 +167,151 @@ def loop_explorer(
     return Explorer(controls, compute, draw_loop, describe_loop, figsize=(12, 4.5))
 
 
-def loop_seconds(df: pd.DataFrame, agg: str = "median") -> pd.DataFrame:
-    """From :func:`~mlcicd.scaling.sweep_versions`: per n, the seconds of the one-off setup
-    stages, of the stages inside the loop over versions, and of the whole run; repeats are
-    combined by ``agg`` (``"median"``, or ``"min"``: the run least disturbed by other programs)."""
-    if agg not in ("median", "min"):
-        raise InputError(f"agg={agg!r}: expected median or min")
-    rows = df[(df["pipeline"] == "ml") & (df["factor"] == "versions")]
-    if rows.empty:
-        raise InputError("loop_seconds: expected a sweep_versions frame (factor 'versions')")
-    part = rows["stage"].map(
-        lambda s: "total" if s == TOTAL else "setup" if s in SETUP_STAGES else "loop"
-    )
-    per_run = rows.assign(part=part).pivot_table(
-        index=["value", "repeat"], columns="part", values="seconds", aggfunc="sum", fill_value=0.0
-    )
-    if agg == "min":  # the whole fastest run of each n, so that its parts still add up
-        per_run = per_run.loc[per_run.groupby(level="value")["total"].idxmin()]
-    table = per_run.groupby(level="value").median()
-    return pd.DataFrame(
-        {
-            "n versions": table.index.to_numpy(),
-            "setup seconds": table["setup"].to_numpy(),
-            "loop seconds": table["loop"].to_numpy(),
-            "total seconds": table["total"].to_numpy(),
-        }
-    )
+# ---------------------------------------------------------------- the loop written out
 
 
-def add_fit(ax, x, y, fit, label: str, colour: str = "#d62728") -> None:
-    """Points ``(x, y)`` and the fitted power law ``fit`` on log-log axes ``ax``, labelled."""
-    ax.plot(x, y, "s", color=colour, label=f"{label}: measured")
-    xs = np.geomspace(min(x), max(x), 50)
-    ax.plot(xs, np.exp(fit.intercept) * xs**fit.slope, ":", color=colour,
-            label=f"{label}: fit, {fit}")  # fmt: skip
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.legend(fontsize="small")
-
-
-def seed_rows(table: pd.DataFrame) -> dict[str, list]:
-    """The seed table as JSON-ready lists: n, cycles, seconds, seconds_per_version."""
+def compare_loops(rows: Sequence[Mapping], result: PipelineResult) -> dict:
+    """The loop written out in the notebook (``rows``, one per version, with ``deployed`` and
+    ``accuracy``) against :func:`~mlcicd.pipeline.run_versions` on the same versions."""
+    if not rows:
+        raise InputError("compare_loops: rows is empty; run the written-out loop first")
+    library = [result.decisions[v] for v in sorted(result.decisions)]
     return {
-        "n": [int(v) for v in table["n versions"]],
-        "cycles": [int(v) for v in table["training + validation cycles"]],
-        "seconds": [float(v) for v in table["seconds"]],
-        "seconds_per_version": [float(v) for v in table["seconds per version"]],
+        "versions": len(rows),
+        "deployed": [bool(r["deployed"]) for r in rows],
+        "library_deployed": [d.blessed for d in library],
+        "accuracy": [float(r["accuracy"]) for r in rows],
+        "library_accuracy": [float(d.metrics["accuracy"]) for d in library],
+        "seconds": [float(r["seconds"]) for r in rows],
+        "same_decisions": [bool(r["deployed"]) for r in rows] == [d.blessed for d in library],
     }
+
+
+# ---------------------------------------------------------------- self-checks
+
+QUESTIONS = {
+    "regions": {
+        "question": (
+            "A team's nightly pipeline trains, gates and deploys one model per sales region, each "
+            "on its own region's data (all regions about the same size). With 12 regions it takes "
+            "3 hours. Next quarter there are 36 regions. About how long will it take?"
+        ),
+        "options": [
+            "About 3 hours: it is the same pipeline with the same steps",
+            "About 9 hours: one training + validation cycle per region, three times the cycles",
+            "About 27 hours: each new region is compared with every other region's model",
+            "About 3 hours and a few minutes: only the cheap deploy step runs more often",
+        ],
+        "answer": 1,
+        "explanation": (
+            "The loop runs one cycle per version (here per region), so its time is about n times "
+            "the cost of one cycle: O(n). Three times the regions, three times the time."
+        ),
+        "feedback": {
+            0: "The steps are the same, but the loop runs them once per region: 36 cycles "
+            "instead of 12. The counted cycles in the table grew exactly with n.",
+            2: "The gate compares a candidate with the one production model and a baseline, "
+            "not with every other version: the work per version stays the same, so O(n), "
+            "not O(n²) (27 = 3 x 9 would need the cost per version to triple too).",
+            3: "Training and validating are the costly stages (see the stage stack), and they "
+            "run for every region too, not only the deploy.",
+        },
+    },
+    "same_as_software": {
+        "question": (
+            "A colleague argues: 'Our model's pipeline has the same steps as our web app's "
+            "CI (check, build, test, deploy), so it will take about as long and stay flat as "
+            "the project grows.' What did this lesson measure?"
+        ),
+        "options": [
+            "The colleague is right: both are a fixed list of steps, so both stay O(1)",
+            "The colleague is wrong: every model version adds a training + validation cycle, "
+            "so the ML pipeline's time grows linearly with the versions (and the cost of a "
+            "cycle grows with the data)",
+            "The colleague is wrong only because the ML pipeline is O(n²): versions are "
+            "compared pairwise",
+            "The colleague is right once caching is switched on: a cached ML pipeline is as "
+            "fast as a software one",
+        ],
+        "answer": 1,
+        "explanation": (
+            "The step names match, but the ML loop repeats its costly steps once per model "
+            "version: cycles exactly n, seconds fitted with an exponent near 1. A software "
+            "build does not train anything on the data (lesson 1)."
+        ),
+        "feedback": {
+            0: "A fixed list of steps, yes, but run once per model version: the counted cycles "
+            "grew exactly with n, and the seconds with them.",
+            2: "The fitted exponent was near 1, not 2, and each version's gate compares it with "
+            "one production model, not with all other versions.",
+            3: "A cache removes repeated work (lesson 7), but every new version or new data "
+            "still trains; the first run of n new versions is still O(n).",
+        },
+    },
+    "small_n_slope": {
+        "question": (
+            "Each run pays a one-off setup a (split, baseline, schema) and then b seconds per "
+            "version: T(n) = a + b·n. Fitted on log-log axes over small n only, such runs give a "
+            "slope below 1. Why?"
+        ),
+        "options": [
+            "The loop is really O(log n): later versions get cheaper",
+            "The fixed a is a larger share of a small run than of a large one, so T grows by a "
+            "smaller factor than n does",
+            "The stage cache makes repeated versions free after the first five",
+            "The clock cannot time short runs, so small n are measured too slow",
+        ],
+        "answer": 1,
+        "explanation": (
+            "Going from n to 2n doubles b·n but not a, so T less than doubles; the larger n, the "
+            "less a matters. loop_seconds separates a from the loop, and the loop alone fits "
+            "about 1."
+        ),
+        "feedback": {
+            0: "The counted cycles grow exactly with n, and each cycle does the same work: "
+            "nothing makes later versions cheaper here.",
+            2: "sweep_versions runs without a cache: every version trains (the cycles column "
+            "counts only versions whose training really ran).",
+            3: "time.perf_counter resolves far below a millisecond, and even the smallest run "
+            "lasts much longer: the extra time at small n is real, the setup stages the run "
+            "record times on their own.",
+        },
+    },
+}
+
+check_yourself = question_bank(QUESTIONS)
+
+
+# ---------------------------------------------------------------- what the lesson recorded
+
+
+def record_results(
+    output_dir: str | Path,
+    *,
+    plain: Mapping,
+    demo: PipelineResult,
+    table: pd.DataFrame,
+    fit: GrowthFit,
+    loop_fit: GrowthFit,
+    counted: GrowthFit,
+    explorer: Explorer,
+) -> Path:
+    """Write what lesson 6 computed to ``<output_dir>/results.json`` (the tests read it)."""
+    return save_results(
+        output_dir,
+        {
+            "plain_loop": dict(plain),
+            "demo": {"versions": len(demo.specs), "counts": dict(demo.counts)},
+            "seed_table": seed_rows(table),
+            "exponent_seconds": fit.to_dict(),
+            "exponent_loop_seconds": loop_fit.to_dict(),
+            "exponent_operations": counted.slope,
+            "explorer": {
+                "runs": explorer.runs,
+                "values": explorer.last_values,
+                "cycles": explorer.last_result["cycles"],
+                "validations": explorer.last_result["validations"],
+                "summary": explorer.summary,
+            },
+        },
+    )
