@@ -389,27 +389,28 @@ def resolve_task(labels: pd.Series, target: str, model_name: str | None, task: s
     )
 
 
-def _frame_schema(df: pd.DataFrame, target: str, features: list, schema: Any) -> Any:
+def _frame_schema(df: pd.DataFrame, X: pd.DataFrame, target: str, schema: Any) -> Any:
     """``schema`` if given, None when every feature is numeric and complete (no preprocessing
-    needed, nothing to infer), else the schema inferred from ``df``."""
+    needed, nothing to infer), else the schema inferred from ``df``. Refuses a feature that is
+    entirely missing (one missing-value pass over the features ``X`` serves both)."""
+    missing = X.isna().to_numpy()
+    empty = missing.all(axis=0)
+    if empty.any():
+        name = X.columns[int(np.argmax(empty))]
+        raise InputError(
+            f"training data: feature column {str(name)!r} is entirely missing (no value to "
+            "learn from): drop it"
+        )
     if schema is not None:
         return schema
-    dtypes = df.dtypes.drop(target)  # one Series of dtypes, not a column Series per feature
-    numeric = all(pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t) for t in dtypes)
-    if numeric and not df[features].isna().to_numpy().any():
+    numeric = all(
+        pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t) for t in X.dtypes
+    )
+    if numeric and not missing.any():
         return None
     from mlcicd.validation import infer_schema
 
     return infer_schema(df, target=target)
-
-
-def _check_features(df: pd.DataFrame, features: list) -> None:
-    empty = [str(c) for c in features if df[c].isna().all()]
-    if empty:
-        raise InputError(
-            f"training data: feature column {empty[0]!r} is entirely missing (no value to learn "
-            "from): drop it"
-        )
 
 
 def train_model(
@@ -436,13 +437,12 @@ def train_model(
     task = resolve_task(labels, target, None if spec is None else spec.name, task)
     spec = spec if spec is not None else ModelSpec(DEFAULT_MODEL[task])
     _check_labels(labels, target, task)
-    _check_features(df, features)
-    frame_schema = _frame_schema(df, target, features, schema)
+    X = df[features]
+    frame_schema = _frame_schema(df, X, target, schema)
     if frame_schema is None:
         estimator = make_estimator(spec, seed, task)
     else:
         estimator = build_model(spec, frame_schema, features, seed, task)
-    X = df[features]
     y = labels.to_numpy(dtype="float64") if task == "regression" else labels.to_numpy()
     start = time.perf_counter()
     try:
