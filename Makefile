@@ -7,13 +7,14 @@ STAMP  := $(VENV)/.installed
 # parallel test workers (2 cores here); override with `make test JOBS=1`
 JOBS   ?= 2
 
-.PHONY: help venv course test lab bench lint clean
+.PHONY: help venv course test lab bench mutants lint clean
 
 help:
 	@echo "make course   run the course: execute every lesson into build/course/"
 	@echo "make test     run the tests (library, command line, notebooks, nbgrader round trip)"
 	@echo "make lab      open JupyterLab on the course"
 	@echo "make bench    run the benchmarks (not part of make test)"
+	@echo "make mutants  mutation-test the assignments' hidden tests (not part of make test)"
 
 venv: $(STAMP)
 
@@ -37,6 +38,11 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
+
+# every single-site mutation of each reference answer, autograded; report in build/mutants/
+# (MUTANTS_ARGS="quiz --limit 10" to test less)
+mutants: $(STAMP)
+	$(PY) -m mlcicd.mutants $(MUTANTS_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

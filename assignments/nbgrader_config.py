@@ -7,8 +7,10 @@ c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
 # --- the course directory ---------------------------------------------------------------------
 c.CourseDirectory.course_id = "mlcicd"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
-# a local exchange folder (git-ignored), so nbgrader does not look for a system-wide one
+# a local exchange folder (git-ignored), so nbgrader does not look for a system-wide one; made
+# here so the formgrader finds it (else it warns that it "does not exist and could not be created")
 c.Exchange.root = os.path.join(c.CourseDirectory.root, "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)
 # gradebook.db sits beside this file (nbgrader's default, written out so it is easy to find)
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
 # never copied into the student versions nor over a submission
@@ -32,6 +34,9 @@ c.Execute.kernel_name = "python3"
 c.Execute.interrupt_on_timeout = True
 # wait longer than the default 4 s for a cell's last output on a loaded machine (nbgrader#1230)
 c.Execute.iopub_timeout = 30
+# Student code runs with limits (memory, CPU time, processes, file size), a scrubbed environment
+# and a private working folder: see mlcicd/sandbox.py (MLCICD_SANDBOX_* change the limits).
+c.Execute.kernel_manager_class = "mlcicd.sandbox.SandboxedKernelManager"
 
 # --- collecting submissions (nbgrader zip_collect) ----------------------------------------------
 # One archive per student named <student_id>.zip in downloaded/<assignment>/archive/; the

@@ -6,7 +6,9 @@
 #   make students STUDENTS=class.csv     add or update students (CSV: id,first_name,last_name,email)
 #   make collect ASSIGNMENT=quiz FROM=downloads/
 #                                        FROM holds <student_id>.zip files, or <student_id>/ folders
-#   make autograde ASSIGNMENT=quiz       grade what was collected (STUDENT=id for one student)
+#   make autograde ASSIGNMENT=quiz       grade what was collected, JOBS at a time (default: every
+#                                        core; STUDENT=id for one student, SCHEDULER=tcp://host:8786
+#                                        for a dask cluster); account in build/autograde-quiz.csv
 #   make formgrader                      JupyterLab on the course: Nbgrader > Formgrader, for
 #                                        written answers and a look at any submission
 #   make feedback ASSIGNMENT=quiz        HTML feedback -> assignments/feedback/<student>/<assignment>/
@@ -27,10 +29,10 @@ NBGRADER_ARGS ?=
 nbgrader = (cd $(COURSE_DIR) && PATH="$(abspath $(VENV))/bin:$$PATH" "$(abspath $(VENV))/bin/nbgrader" $(1))
 need_assignment = @test -n "$(ASSIGNMENT)" || { echo "make $@: set ASSIGNMENT to one of: $(ASSIGNMENTS)" >&2; exit 2; }
 
-.PHONY: help-instructor assignment-notebooks assign students collect autograde feedback grades formgrader
+.PHONY: help-instructor assignment-notebooks assign students collect autograde autograde-serial feedback grades formgrader
 
 help-instructor:
-	@sed -n '5,13p' $(INSTRUCTOR_MK) | sed 's/^# \{0,1\}//'
+	@sed -n '5,15p' $(INSTRUCTOR_MK) | sed 's/^# \{0,1\}//'
 
 # rebuild the source notebooks that are generated from assignments/specs/*.py
 assignment-notebooks: $(STAMP)
@@ -61,7 +63,18 @@ collect: $(STAMP)
 	  done; \
 	fi
 
+# in parallel (mlcicd/autograde.py): the same gradebook a serial `nbgrader autograde` writes.
+# JOBS is passed only when given on the command line, else every core grades.
+SCHEDULER ?=
 autograde: $(STAMP)
+	$(need_assignment)
+	$(PY) -m mlcicd.autograde $(ASSIGNMENT) --course $(COURSE_DIR) \
+		$(if $(filter command line environment,$(origin JOBS)),--jobs $(JOBS)) \
+		$(if $(STUDENT),--student $(STUDENT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
+		--csv build/autograde-$(ASSIGNMENT).csv
+
+# one submission after another with nbgrader's own command (NBGRADER_ARGS passed through)
+autograde-serial: $(STAMP)
 	$(need_assignment)
 	$(call nbgrader,autograde $(ASSIGNMENT) $(if $(STUDENT),--student=$(STUDENT)) $(NBGRADER_ARGS))
 

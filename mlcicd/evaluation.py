@@ -11,6 +11,17 @@ accuracy, precision, recall, f1 and ROC AUC. With more than two classes precisio
 f1 are macro averages and ROC AUC is one-vs-rest (macro): ``metrics["averaging"]`` says
 ``"macro"`` and the gate's details name it.
 
+Two words differ from TFX's: our *baseline* is that trivial most-frequent-class model, while the
+"baseline" of TFX's Evaluator is the current production (previously blessed) model, which is our
+*production* model (https://www.tensorflow.org/tfx/guide/evaluator).
+
+On a small holdout a gap of a row or two is noise. When a production model is given,
+:func:`validate_model` also compares the two models on the same rows with the exact McNemar test
+(:mod:`mlcicd.significance`) and keeps it in ``decision.comparison``. With
+``require_significance=True`` an accuracy drop beyond the tolerance rejects the candidate only if
+that test finds it significant; a drop the holdout cannot tell from noise passes, and its detail
+says so. The default (False) keeps the plain tolerance rule.
+
 >>> from mlcicd.data import load_dataset, split
 >>> from mlcicd.training import ModelSpec, train_model
 >>> train, holdout = split(load_dataset(), seed=0)
@@ -46,13 +57,15 @@ from sklearn.metrics import (
 )
 
 from mlcicd.errors import InputError
+from mlcicd.significance import DEFAULT_ALPHA, McNemar, check_level, mcnemar_test
 
 METRICS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
 LOWER_IS_BETTER = frozenset({"rmse", "mae"})
-DEFAULT_THRESHOLDS: Mapping[str, float] = {"accuracy": 0.90}
+DEFAULT_THRESHOLDS: Mapping[str, float] = {"accuracy": 0.90}  # the course's gate, every lesson
 # a regressor must explain at least a fifth of the label's variance on the holdout
 DEFAULT_REGRESSION_THRESHOLDS: Mapping[str, float] = {"r2": 0.20}
+DEFAULT_TOLERANCE = 0.01  # how far below production a candidate may be (a fraction)
 AVERAGED = {"precision", "recall", "f1"}
 
 
@@ -194,7 +207,9 @@ class GateDecision:
     baseline_metrics: dict[str, Any]
     production_metrics: dict[str, Any] | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
-    tolerance: float = 0.01
+    tolerance: float = DEFAULT_TOLERANCE
+    comparison: McNemar | None = None  # candidate vs production on the same rows, if measured
+    require_significance: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -208,6 +223,8 @@ class GateDecision:
             ),
             "thresholds": dict(self.thresholds),
             "tolerance": self.tolerance,
+            "comparison": None if self.comparison is None else self.comparison.to_dict(),
+            "require_significance": self.require_significance,
         }
 
     @classmethod
@@ -233,6 +250,7 @@ class GateDecision:
             if not isinstance(data[key], Mapping):
                 raise InputError(f"gate decision: field {key!r} must be an object")
         production = data.get("production_metrics")
+        comparison = data.get("comparison")
         return cls(
             blessed=data["blessed"],
             checks=checks,
@@ -241,7 +259,9 @@ class GateDecision:
             baseline_metrics=dict(data["baseline_metrics"]),
             production_metrics=None if production is None else dict(production),
             thresholds=dict(data.get("thresholds") or {}),
-            tolerance=float(data.get("tolerance", 0.01)),
+            tolerance=float(data.get("tolerance", DEFAULT_TOLERANCE)),
+            comparison=None if comparison is None else McNemar.from_dict(comparison),
+            require_significance=bool(data.get("require_significance", False)),
         )
 
 
@@ -270,6 +290,13 @@ def _check_thresholds(thresholds: Mapping[str, float], tolerance: float) -> dict
     return out
 
 
+def _check_flag(require_significance: Any) -> None:
+    if not isinstance(require_significance, bool):
+        raise InputError(
+            f"require_significance: expected True or False, got {require_significance!r}"
+        )
+
+
 def _value(metrics: Mapping[str, Any], name: str, what: str) -> float | None:
     if not isinstance(metrics, Mapping):
         raise InputError(f"{what}: expected a mapping of metric -> value")
@@ -283,9 +310,16 @@ def quality_gate(
     baseline_metrics: Mapping[str, Any],
     production_metrics: Mapping[str, Any] | None = None,
     thresholds: Mapping[str, float] | None = None,
-    tolerance: float = 0.01,
+    tolerance: float = DEFAULT_TOLERANCE,
+    comparison: McNemar | None = None,
+    require_significance: bool = False,
 ) -> GateDecision:
     """Decide whether the candidate with ``metrics`` is blessed (see the module docstring).
+
+    ``baseline_metrics`` are those of a trivial model (most frequent class), not of production.
+    ``comparison`` is the McNemar test of the candidate against production on the same rows; with
+    ``require_significance`` it must be given, and an accuracy drop beyond ``tolerance`` then
+    fails only when the test finds it significant.
 
     >>> d = quality_gate({"accuracy": 0.853}, baseline_metrics={"accuracy": 0.627})
     >>> d.blessed, d.reasons
@@ -297,6 +331,13 @@ def quality_gate(
         default_thresholds(task) if thresholds is None else thresholds, tolerance
     )
     averaging = metrics.get("averaging") if isinstance(metrics, Mapping) else None
+    _check_flag(require_significance)
+    if require_significance and production_metrics is not None and comparison is None:
+        raise InputError(
+            "require_significance: needs the paired comparison with production "
+            "(comparison=mcnemar_test(...), or call validate_model)"
+        )
+    paired = comparison if require_significance else None
     checks: list[GateCheck] = []
     for name, limit in limits.items():
         value = _value(metrics, name, "metrics")
@@ -315,7 +356,8 @@ def quality_gate(
         checks.append(GateCheck("no_regression", True, "no production model yet"))
     else:
         for name in limits:
-            checks.append(_regression_check(name, metrics, production_metrics, tolerance))
+            test = paired if name == "accuracy" else None
+            checks.append(_regression_check(name, metrics, production_metrics, tolerance, test))
     checks.append(_baseline_check(metrics, baseline_metrics, "rmse" if regression else "accuracy"))
     reasons = tuple(c.detail for c in checks if not c.passed)
     return GateDecision(
@@ -327,6 +369,8 @@ def quality_gate(
         production_metrics=None if production_metrics is None else dict(production_metrics),
         thresholds=limits,
         tolerance=float(tolerance),
+        comparison=comparison,
+        require_significance=require_significance,
     )
 
 
@@ -340,7 +384,11 @@ def _label(name: str, averaging: Any) -> str:
 
 
 def _regression_check(
-    name: str, metrics: Mapping[str, Any], production: Mapping[str, Any], tolerance: float
+    name: str,
+    metrics: Mapping[str, Any],
+    production: Mapping[str, Any],
+    tolerance: float,
+    paired: McNemar | None = None,
 ) -> GateCheck:
     value = _value(metrics, name, "metrics")
     reference = _value(production, name, "production_metrics")
@@ -358,13 +406,25 @@ def _regression_check(
             f"{label} {value:.3f} is {gap:.3f} {where} production {reference:.3f} "
             f"(tolerance {tolerance:.3f})"
         )
-        return GateCheck(check, False, detail)
+        if paired is None:
+            return GateCheck(check, False, detail)
+        # the drop is real only if the paired test finds it significant (and it is a drop)
+        real = paired.significant and paired.c > paired.b
+        noise = "" if real else ": within noise, not rejected"
+        return GateCheck(check, not real, f"{detail}, {_paired_words(paired)}{noise}")
     change = value - reference
     detail = (
         f"{label} {value:.3f} vs production {reference:.3f} "
         f"({change:+.3f}, tolerance {tolerance:.3f})"
     )
+    if paired is not None:
+        detail = f"{detail}, {_paired_words(paired)}"
     return GateCheck(check, True, detail)
+
+
+def _paired_words(paired: McNemar) -> str:
+    verdict = "significant" if paired.significant else "not significant"
+    return f"McNemar p = {paired.p_value:.3g}, {verdict} at {paired.alpha:g}"
 
 
 def _baseline_check(
@@ -390,15 +450,21 @@ def validate_model(
     *,
     production_model: Any = None,
     thresholds: Mapping[str, float] | None = None,
-    tolerance: float = 0.01,
+    tolerance: float = DEFAULT_TOLERANCE,
     baseline_model: Any = None,
+    require_significance: bool = False,
+    alpha: float = DEFAULT_ALPHA,
 ) -> GateDecision:
     """Evaluate the candidate, the production model and a baseline on ``holdout``, then gate.
 
     The baseline, unless given, is a most-frequent ``DummyClassifier`` fitted on the holdout
-    labels: the accuracy anyone gets without looking at the features; for a regressor, a mean
-    ``DummyRegressor`` (the RMSE of always predicting the holdout's mean). ``thresholds``
-    default to the task's (``DEFAULT_THRESHOLDS`` or ``DEFAULT_REGRESSION_THRESHOLDS``).
+    labels: the accuracy anyone gets without looking at the features (not TFX's "baseline",
+    which is the production model here); for a regressor, a mean ``DummyRegressor`` (the RMSE
+    of always predicting the holdout's mean). ``thresholds`` default to the task's
+    (``DEFAULT_THRESHOLDS`` or ``DEFAULT_REGRESSION_THRESHOLDS``). With a production
+    classifier, the two are also compared row by row (exact McNemar at level ``alpha``, in
+    ``decision.comparison``); see :func:`quality_gate` for what ``require_significance``
+    changes.
     """
     task = task_of(model)
     limits = _check_thresholds(
@@ -407,6 +473,8 @@ def validate_model(
     wrong = [n for n in limits if (n in REGRESSION_METRICS) != (task == "regression")]
     if wrong:
         raise InputError(f"thresholds: {wrong[0]} is not a {task} metric")
+    _check_flag(require_significance)
+    alpha = check_level(alpha, "alpha")
     metrics = evaluate_model(model, holdout, target)
     if baseline_model is None:
         features = _features(model, holdout, target)
@@ -417,13 +485,32 @@ def validate_model(
             baseline_model = DummyClassifier(strategy="most_frequent")
         baseline_model.fit(features, y)
     baseline = evaluate_model(baseline_model, holdout, target)
-    production = (
-        None if production_model is None else evaluate_model(production_model, holdout, target)
-    )
+    production = comparison = None
+    if production_model is not None:
+        production = evaluate_model(production_model, holdout, target)
+    if production_model is not None and task == "classification":  # paired on correct rows
+        comparison = mcnemar_test(
+            correct_rows(model, holdout, target),
+            correct_rows(production_model, holdout, target),
+            alpha,
+        )
     return quality_gate(
         metrics,
         baseline_metrics=baseline,
         production_metrics=production,
         thresholds=limits,
         tolerance=tolerance,
+        comparison=comparison,
+        require_significance=require_significance,
     )
+
+
+def correct_rows(model: Any, df: pd.DataFrame, target: str) -> np.ndarray:
+    """One flag per row of ``df``: True where ``model`` predicts the label in ``target``."""
+    X = _features(model, df, target)
+    try:
+        predicted = model.predict(X)
+    except ValueError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"evaluation data: the model cannot predict: {first}") from None
+    return np.asarray(predicted == df[target].to_numpy(), dtype=bool)

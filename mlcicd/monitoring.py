@@ -22,7 +22,7 @@ True
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,7 @@ PSI_BINS = 10
 PSI_EPSILON = 1e-4
 PSI_MODERATE = 0.1
 PSI_SIGNIFICANT = 0.2
+P_VALUE_CORRECTIONS = ("bonferroni", "benjamini_hochberg")
 METHODS = {  # (kind, small reference) -> method
     ("numeric", True): "ks",
     ("numeric", False): "wasserstein",
@@ -381,6 +382,7 @@ def detect_drift(
     drift_share: float = 0.5,
     max_accuracy_drop: float = 0.05,
     columns: list[str] | None = None,
+    correction: str | None = None,
 ) -> DriftReport:
     """Compare ``current`` with ``reference`` feature by feature and decide whether to retrain.
 
@@ -391,12 +393,17 @@ def detect_drift(
     A regression ``model`` has no accuracy: its predictions on ``reference`` and ``current`` are
     compared (``prediction_drift``), and with labels on both sides its residuals
     (``residual_drift``, label - prediction); drifted residuals also call for retraining.
+    ``correction`` (see :func:`adjust_p_values`): a feature's test drifts when its *adjusted*
+    p-value is below ``P_VALUE`` (the reported ``p_value`` stays the raw one).
     """
     features = _check_inputs(reference, current, target, columns, drift_share, max_accuracy_drop)
     if model is not None and target is None:
         raise InputError("model: given without target, so its accuracy cannot be measured")
     if reference_accuracy is not None and not 0 <= reference_accuracy <= 1:
         raise InputError(f"reference_accuracy: must be in [0, 1], got {reference_accuracy}")
+    if correction is not None and correction not in P_VALUE_CORRECTIONS:
+        allowed = ", ".join(P_VALUE_CORRECTIONS)
+        raise InputError(f"correction={correction!r}: unknown (allowed: {allowed})")
     small = len(reference) <= SMALL_REFERENCE
 
     results, empty = [], []
@@ -412,6 +419,8 @@ def detect_drift(
                 label, kind, method, None, None, threshold, None, "significant", True
             )
         results.append(drift)
+    if correction is not None:
+        results = _corrected(results, correction)
     n_drifted = sum(f.drift for f in results)
     share = n_drifted / len(results)
     dataset_drift = share >= drift_share
@@ -479,3 +488,64 @@ def _is_regressor(model: Any) -> bool:
     from sklearn.base import is_regressor  # scikit-learn is imported only when a model is given
 
     return bool(is_regressor(model))
+
+
+def adjust_p_values(p_values, method: str = "bonferroni") -> np.ndarray:
+    """P-values adjusted for testing many features at once; compare them with ``P_VALUE``.
+
+    ``"bonferroni"`` multiplies each by the number of tests (the chance of *any* false alarm
+    stays at most the level); ``"benjamini_hochberg"`` controls the expected share of false
+    alarms among the alarms instead, and so keeps more power when many features really drift
+    (Benjamini and Hochberg, 1995). Both are capped at 1; the order of the input is kept.
+
+    >>> adjust_p_values([0.01, 0.04, 0.03], "bonferroni").round(2).tolist()
+    [0.03, 0.12, 0.09]
+    >>> adjust_p_values([0.01, 0.04, 0.03], "benjamini_hochberg").round(2).tolist()
+    [0.03, 0.04, 0.04]
+    """
+    if method not in P_VALUE_CORRECTIONS:
+        allowed = ", ".join(P_VALUE_CORRECTIONS)
+        raise InputError(f"method={method!r}: unknown correction (allowed: {allowed})")
+    try:
+        p = np.asarray(p_values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError("p_values: expected a list of numbers in [0, 1]") from None
+    if p.ndim != 1:
+        raise InputError(f"p_values: expected a flat list, got {p.ndim} dimensions")
+    if not np.all((p >= 0) & (p <= 1)):  # NaN fails too
+        raise InputError("p_values: every p-value must be a number in [0, 1]")
+    m = p.size
+    if method == "bonferroni" or m == 0:
+        return np.minimum(p * m, 1.0)
+    order = np.argsort(p, kind="stable")
+    scaled = p[order] * m / np.arange(1, m + 1)
+    adjusted = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
+    out = np.empty(m)
+    out[order] = adjusted
+    return out
+
+
+def numeric_psi(reference, current) -> float:
+    """PSI of two numeric samples in bins cut at the reference deciles, as :func:`detect_drift`
+    computes it per feature (non-finite values dropped).
+
+    >>> x = np.arange(100.0)
+    >>> numeric_psi(x, x)
+    0.0
+    """
+    ref = np.sort(np.asarray(reference, dtype=np.float64))
+    cur = np.sort(np.asarray(current, dtype=np.float64))
+    ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
+    if ref.size == 0 or cur.size == 0:
+        raise InputError("numeric_psi: both samples need at least one finite value")
+    return population_stability_index(*_decile_counts(ref, cur))
+
+
+def _corrected(results: list[FeatureDrift], method: str) -> list[FeatureDrift]:
+    """The features' drift flags decided on p-values adjusted together (distances unchanged)."""
+    tested = [i for i, f in enumerate(results) if f.p_value is not None]
+    adjusted = adjust_p_values([results[i].p_value for i in tested], method)
+    out = list(results)
+    for i, p in zip(tested, adjusted, strict=True):
+        out[i] = replace(out[i], drift=bool(p < P_VALUE))
+    return out

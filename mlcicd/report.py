@@ -6,7 +6,8 @@ Each CI step saves its command's JSON and appends the report to the job summary:
     python -m mlcicd.report gate gate.json >> "$GITHUB_STEP_SUMMARY"
 
 Kinds: ``validation`` (validate-data), ``train``, ``gate`` (test-model), ``deploy``, ``registry``,
-``monitor``. A command that failed with ``--json`` printed ``{"error": ..., "exit_code": ...}``;
+``monitor``, ``drift`` (``monitor`` on new training data before training: drift is a warning).
+A command that failed with ``--json`` printed ``{"error": ..., "exit_code": ...}``;
 that is reported as an error of its step. The report's exit code is 0 once it is written, 2 when
 the JSON cannot be read or is not the kind's output.
 
@@ -145,10 +146,21 @@ def registry_report(p: Mapping[str, Any], title: str = "Model registry") -> str:
 
 
 def monitor_report(p: Mapping[str, Any], title: str = "Monitor") -> str:
-    _need(p, "monitor", "features", "drift_share", "dataset_drift", "retrain")
+    verdict = f"{WARN} retrain" if p.get("retrain") else f"{PASS} keep the production model"
+    return _drift_body(p, "monitor", title, verdict)
+
+
+def drift_report(p: Mapping[str, Any], title: str = "Data Drift") -> str:
+    """``mlcicd monitor REFERENCE NEW-TRAINING-DATA`` before training: drift is a warning."""
+    drifted = p.get("dataset_drift")
+    verdict = f"{WARN} the new data drifted (a warning)" if drifted else f"{PASS} no dataset drift"
+    return _drift_body(p, "drift", title, verdict)
+
+
+def _drift_body(p: Mapping[str, Any], kind: str, title: str, verdict: str) -> str:
+    _need(p, kind, "features", "drift_share", "dataset_drift", "retrain")
     features = p["features"]
     drifted = sum(bool(f.get("drift")) for f in features)
-    verdict = f"{WARN} retrain" if p["retrain"] else f"{PASS} keep the production model"
     lines = [f"### {title}: {verdict}", ""]
     lines.append(
         f"{drifted} of {len(features)} features drifted (share {p['drift_share']:.2f}); "
@@ -181,6 +193,7 @@ REPORTS: dict[str, Callable[..., str]] = {
     "deploy": deploy_report,
     "registry": registry_report,
     "monitor": monitor_report,
+    "drift": drift_report,
 }
 
 

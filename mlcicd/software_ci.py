@@ -4,10 +4,16 @@
 a software pipeline -- ``checkout``, ``byte_compile``, ``lint``, ``unit_tests``, ``build`` --
 each timed with :func:`time.perf_counter` around real work (no sleeps, no simulated costs).
 
+What *does* this pipeline's cost grow with? With the code and its tests. ``code_modules=M``
+first scales the package up: :func:`scale_app` adds ``M`` generated modules, each with
+``tests_per_module`` functions and a unit test per function (real code, real assertions,
+deterministic from ``seed``). Every step then handles more files and runs more tests, which
+``operations`` counts. :func:`software_ci_code_sweep` measures that over several code sizes.
+
 The work folder also receives a data file of ``data_rows`` rows, as a repository that carries
-data would. No software step opens it: compiling, linting, testing and packaging code never read
-the data, which is exactly why this pipeline's time stays flat while training and validating a
-model grow with the rows. :func:`software_ci_sweep` measures that over several data sizes.
+data would. No software step opens it, so the software pipeline's cost is flat in the data *by
+construction*; :func:`software_ci_sweep` shows it. That is still the point: a software build
+depends on its code, never on data, whereas training and validating a model read every row.
 
 >>> import tempfile
 >>> result = run_software_ci(tempfile.mkdtemp(), data_rows=100)
@@ -47,6 +53,7 @@ STEPS = ("checkout", "byte_compile", "lint", "unit_tests", "build")
 APP_NAME = "sample_app"
 APP_SOURCE = Path(__file__).resolve().parent / APP_NAME
 TEST_PATTERN = "checks_*.py"
+GENERATED_PREFIX = "gen_"  # generated modules: gen_0001.py, tested by checks_gen_0001.py
 MARKER = ".mlcicd-software-ci"
 _EPOCH_1980 = 315532800  # a fixed member time: the same sources give the same archive bytes
 
@@ -80,6 +87,22 @@ class SoftwareCIResult:
     ok: bool
     data_bytes: int = 0
     workdir: str = ""
+    code_modules: int = 0
+    tests_per_module: int = 0
+
+    @property
+    def source_files(self) -> int:
+        """The ``.py`` files of the checked-out package (the units compiled and linted)."""
+        return self.step("byte_compile").metrics["files"]
+
+    @property
+    def source_lines(self) -> int:
+        """Lines of Python in the checked-out package: the size of the code."""
+        return self.step("checkout").metrics["lines"]
+
+    @property
+    def tests_run(self) -> int:
+        return self.step("unit_tests").metrics["tests_run"]
 
     @property
     def operations(self) -> int:
@@ -106,23 +129,37 @@ class SoftwareCIResult:
 
 
 def run_software_ci(
-    workdir: str | os.PathLike, *, data_rows: int = 0, seed: int = 0
+    workdir: str | os.PathLike,
+    *,
+    data_rows: int = 0,
+    seed: int = 0,
+    code_modules: int = 0,
+    tests_per_module: int = 5,
 ) -> SoftwareCIResult:
     """Check out, compile, lint, test and package the sample app inside ``workdir``.
 
     ``workdir`` is created if missing; it must be empty or a folder this function used before
     (it holds a ``.mlcicd-software-ci`` marker) -- nothing is written outside it. Layout:
     ``src/sample_app`` (the checkout), ``data/rows.csv`` (``data_rows`` rows, never read by the
-    steps), ``dist/sample_app-<version>.tar.gz`` (the build). Every step runs even after a
-    failure, so a report always lists all five.
+    steps), ``dist/sample_app-<version>.tar.gz`` (the build). With ``code_modules > 0`` the
+    repository checked out is ``origin/sample_app``, the app scaled up by :func:`scale_app`
+    (generated before the steps, not timed). Every step runs even after a failure, so a report
+    always lists all five.
     """
     rows = _check_count(data_rows, "data_rows")
     seed = _check_count(seed, "seed")
+    modules = _check_count(code_modules, "code_modules")
+    per_module = _check_count(tests_per_module, "tests_per_module")
+    if modules and not per_module:
+        raise InputError("tests_per_module: must be at least 1 when code_modules > 0")
     root = _prepare_workdir(workdir)
     data_bytes = write_data_file(root / "data" / "rows.csv", rows, seed=seed)
+    source = APP_SOURCE
+    if modules:
+        source = scale_app(root / "origin", modules, tests_per_module=per_module, seed=seed)
     app = root / "src" / APP_NAME
     steps = (
-        checkout_sources(root / "src"),
+        checkout_sources(root / "src", source=source),
         byte_compile(app),
         lint_sources(app),
         run_unit_tests(app),
@@ -135,6 +172,8 @@ def run_software_ci(
         ok=all(step.ok for step in steps),
         data_bytes=data_bytes,
         workdir=str(root),
+        code_modules=modules,
+        tests_per_module=per_module if modules else 0,
     )
 
 
@@ -153,49 +192,177 @@ def software_ci_sweep(
     ``stage`` (a step name), ``seconds``, ``operations``, ``ok``. There is no total row: sum the
     stages. ``warmup`` first runs once untimed so the first size does not pay for cold caches.
     """
-    if isinstance(data_rows, (str, bytes)) or not hasattr(data_rows, "__iter__"):
-        raise InputError("data_rows: expected a list of row counts, e.g. (1000, 10000)")
-    values = [_check_count(v, "data_rows") for v in data_rows]
-    if not values:
-        raise InputError("data_rows: empty; give at least one row count")
+    values = _check_sizes(data_rows, "data_rows", "row counts, e.g. (1000, 10000)")
+    return _sweep(
+        "data_rows",
+        values,
+        lambda value: {"data_rows": value},
+        workdir=workdir,
+        repeats=repeats,
+        seed=seed,
+        progress=progress,
+        warmup=warmup,
+    )
+
+
+def software_ci_code_sweep(
+    code_modules: tuple[int, ...] | list[int] = (0, 10, 100),
+    *,
+    workdir: str | os.PathLike,
+    tests_per_module: int = 5,
+    data_rows: int = 0,
+    repeats: int = 1,
+    seed: int = 0,
+    progress: bool = True,
+    warmup: bool = True,
+) -> pd.DataFrame:
+    """Run the software pipeline on the app scaled up by each number of ``code_modules``.
+
+    The columns of :func:`software_ci_sweep` (``factor`` is "code_modules") plus ``files`` and
+    ``lines`` (the package's ``.py`` files and lines of Python) and ``tests`` (tests run). The
+    data file keeps ``data_rows`` rows throughout: only the code and its tests grow.
+    """
+    values = _check_sizes(code_modules, "code_modules", "module counts, e.g. (0, 10, 100)")
+    per_module = _check_count(tests_per_module, "tests_per_module")
+    rows = _check_count(data_rows, "data_rows")
+    return _sweep(
+        "code_modules",
+        values,
+        lambda value: {"code_modules": value, "tests_per_module": per_module, "data_rows": rows},
+        workdir=workdir,
+        repeats=repeats,
+        seed=seed,
+        progress=progress,
+        warmup=warmup,
+        sizes=True,
+    )
+
+
+def _sweep(factor, values, options, *, workdir, repeats, seed, progress, warmup, sizes=False):
     repeats = _check_count(repeats, "repeats")
     if repeats < 1:
         raise InputError(f"repeats: must be at least 1, got {repeats}")
     if warmup:
-        run_software_ci(workdir, data_rows=0, seed=seed)
+        run_software_ci(workdir, seed=seed, **options(values[0]))
     records = []
     runs = [(value, rep) for value in values for rep in range(repeats)]
-    for value, rep in tqdm(runs, desc="software CI", disable=not progress):
-        result = run_software_ci(workdir, data_rows=value, seed=seed)
+    for value, rep in tqdm(runs, desc=f"software CI ({factor})", disable=not progress):
+        result = run_software_ci(workdir, seed=seed, **options(value))
+        extra = {}
+        if sizes:
+            extra = {
+                "files": result.source_files,
+                "lines": result.source_lines,
+                "tests": result.tests_run,
+            }
         for step in result.steps:
             records.append(
                 {
                     "pipeline": "software",
-                    "factor": "data_rows",
+                    "factor": factor,
                     "value": value,
                     "repeat": rep,
                     "stage": step.name,
                     "seconds": step.seconds,
                     "operations": step.operations,
                     "ok": step.ok,
+                    **extra,
                 }
             )
     return pd.DataFrame.from_records(records)
 
 
 # ---------------------------------------------------------------------------------------------
+# A bigger code base: generated modules and their unit tests
+
+
+def scale_app(
+    dest: str | os.PathLike, code_modules: int, *, tests_per_module: int = 5, seed: int = 0
+) -> Path:
+    """Write the sample app plus ``code_modules`` generated modules to ``dest/sample_app``.
+
+    Module ``gen_0001.py`` holds ``tests_per_module`` small integer functions (quadratics with
+    seeded coefficients, evaluated by Horner's rule); ``checks_gen_0001.py`` tests each of them
+    on three inputs against values the generator computed another way (the expanded formula).
+    The same arguments give the same files, byte for byte. A previous ``dest/sample_app`` is
+    replaced. Returns the package folder.
+    """
+    modules = _check_count(code_modules, "code_modules")
+    per_module = _check_count(tests_per_module, "tests_per_module")
+    seed = _check_count(seed, "seed")
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".scale-", dir=dest))
+    try:
+        package = staging / APP_NAME
+        shutil.copytree(
+            APP_SOURCE, package, ignore=shutil.ignore_patterns("__pycache__", "*.py[co]")
+        )
+        rng = np.random.default_rng(seed)
+        for index in range(1, modules + 1):
+            coefficients = rng.integers(1, 1_000, size=(per_module, 4)).tolist()
+            name = f"{GENERATED_PREFIX}{index:04d}"
+            (package / f"{name}.py").write_text(_module_source(name, coefficients), "utf-8")
+            checks = _checks_source(name, coefficients)
+            (package / f"checks_{name}.py").write_text(checks, "utf-8")
+        target = dest / APP_NAME
+        if target.exists():
+            shutil.rmtree(target)
+        package.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _module_source(name: str, coefficients: list[list[int]]) -> str:
+    lines = [f'"""Generated module {name}: small integer functions (quadratics modulo m)."""']
+    for j, (a, b, c, m) in enumerate(coefficients):
+        lines += [
+            "",
+            "",
+            f"def {name}_f{j}(x: int) -> int:",
+            f'    """({a} x^2 + {b} x + {c}) mod {m + 1000}, by Horner\'s rule."""',
+            f"    return (({a} * x + {b}) * x + {c}) % {m + 1000}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _checks_source(name: str, coefficients: list[list[int]]) -> str:
+    lines = [
+        f'"""Unit tests of the generated module {name}."""',
+        "",
+        "import unittest",
+        "",
+        f"from .{name} import (",
+        *[f"    {name}_f{j}," for j in range(len(coefficients))],
+        ")",
+        "",
+        "",
+        f"class {name.title().replace('_', '')}Tests(unittest.TestCase):",
+    ]
+    for j, (a, b, c, m) in enumerate(coefficients):
+        # the expected values come from the expanded formula, not from the code under test
+        cases = [(x, (a * x**2 + b * x + c) % (m + 1000)) for x in (0, 7, 123)]
+        lines += ["" if j else None, f"    def test_f{j}(self):"]
+        lines += [f"        self.assertEqual({name}_f{j}({x}), {y})" for x, y in cases]
+    return "\n".join(line for line in lines if line is not None) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
 # The steps: each takes the folders it works on and returns a StepResult
 
 
-def checkout_sources(dest: str | os.PathLike) -> StepResult:
-    """Copy the sample app's sources (no caches) to ``dest/sample_app``, replacing a previous one."""
-    dest = Path(dest)
+def checkout_sources(
+    dest: str | os.PathLike, *, source: str | os.PathLike = APP_SOURCE
+) -> StepResult:
+    """Copy the package at ``source`` (no caches) to ``dest/sample_app``, replacing a previous one."""
+    dest, source = Path(dest), Path(source)
     start = time.perf_counter()
     dest.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".checkout-", dir=dest))
     try:
         shutil.copytree(
-            APP_SOURCE, staging / APP_NAME, ignore=shutil.ignore_patterns("__pycache__", "*.py[co]")
+            source, staging / APP_NAME, ignore=shutil.ignore_patterns("__pycache__", "*.py[co]")
         )
         target = dest / APP_NAME
         if target.exists():
@@ -205,9 +372,11 @@ def checkout_sources(dest: str | os.PathLike) -> StepResult:
         shutil.rmtree(staging, ignore_errors=True)
     files = sorted(p for p in target.rglob("*") if p.is_file())
     size = sum(p.stat().st_size for p in files)
+    lines = sum(p.read_bytes().count(b"\n") for p in files if p.suffix == ".py")
     seconds = time.perf_counter() - start
-    detail = f"copied {len(files)} files ({size} bytes)"
-    return StepResult("checkout", seconds, bool(files), detail, len(files), {"files": len(files)})
+    detail = f"copied {len(files)} files ({size} bytes, {lines} lines of Python)"
+    metrics = {"files": len(files), "lines": lines}
+    return StepResult("checkout", seconds, bool(files), detail, len(files), metrics)
 
 
 def byte_compile(app_dir: str | os.PathLike) -> StepResult:
@@ -344,6 +513,15 @@ def write_data_file(path: str | os.PathLike, n_rows: int, *, seed: int = 0) -> i
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(target, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.5f"))
     return target.stat().st_size
+
+
+def _check_sizes(values: Any, name: str, example: str) -> list[int]:
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise InputError(f"{name}: expected a list of {example}")
+    sizes = [_check_count(v, name) for v in values]
+    if not sizes:
+        raise InputError(f"{name}: empty; give at least one value")
+    return sizes
 
 
 def _prepare_workdir(workdir: str | os.PathLike) -> Path:

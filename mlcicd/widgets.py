@@ -6,7 +6,7 @@ without a browser; the ipywidgets only wire those methods to clicks and slider m
 >>> q = SelfCheck("2 + 2?", ["3", "4"], answer=1, explanation="Arithmetic.",
 ...               feedback={0: "That is 1 + 2."})
 >>> q.check(1)[0], q.check(0)
-(True, (False, "Not quite: That is 1 + 2."))
+(True, (False, 'Not quite: That is 1 + 2.'))
 
 A lesson keeps its questions, answers and feedback in its module (a question bank), so the
 notebook cell shows only ``check_yourself("id")`` and never the answer:

@@ -18,13 +18,17 @@ from sklearn.metrics import (
 from mlcicd.data import load_dataset, split
 from mlcicd.errors import InputError
 from mlcicd.evaluation import (
+    DEFAULT_THRESHOLDS,
+    DEFAULT_TOLERANCE,
     METRICS,
     GateCheck,
     GateDecision,
+    correct_rows,
     evaluate_model,
     quality_gate,
     validate_model,
 )
+from mlcicd.significance import McNemar, mcnemar_test
 from mlcicd.training import ModelSpec, train_model
 
 BASE = {"accuracy": 0.627}
@@ -355,3 +359,161 @@ def test_multiclass_metrics_name_their_averaging():
 
 def test_binary_metrics_carry_no_averaging_key(data, lr):
     assert "averaging" not in evaluate_model(lr, data[1], "target")
+
+
+# ---------------------------------------------------------------------------------- significance
+
+
+def _paired(b: int, c: int, n: int = 143) -> McNemar:
+    candidate = [True] * b + [False] * c + [True] * (n - b - c)
+    reference = [False] * b + [True] * c + [True] * (n - b - c)
+    return mcnemar_test(candidate, reference)
+
+
+PROD = {"accuracy": 0.958}
+
+
+def test_the_course_defaults_live_in_one_place():
+    assert DEFAULT_THRESHOLDS == {"accuracy": 0.90} and DEFAULT_TOLERANCE == 0.01
+    d = quality_gate({"accuracy": 0.951}, baseline_metrics=BASE)
+    assert d.thresholds == dict(DEFAULT_THRESHOLDS) and d.tolerance == DEFAULT_TOLERANCE
+
+
+def test_by_default_a_noise_sized_drop_still_rejects_and_the_test_is_only_reported():
+    # 2 rows below production on 143 rows (b=2, c=4): beyond the 0.01 tolerance, p = 0.69
+    paired = _paired(2, 4)
+    d = quality_gate(
+        {"accuracy": 0.944}, baseline_metrics=BASE, production_metrics=PROD, comparison=paired
+    )
+    assert not d.blessed
+    assert d.reasons == ("accuracy 0.944 is 0.014 below production 0.958 (tolerance 0.010)",)
+    assert d.comparison == paired and not d.comparison.significant
+    assert d.to_dict()["comparison"] == {
+        "b": 2,
+        "c": 4,
+        "n": 143,
+        "p_value": 0.6875,
+        "alpha": 0.05,
+        "significant": False,
+    }
+    assert d.to_dict()["require_significance"] is False
+
+
+def test_required_significance_lets_a_drop_within_noise_pass_and_says_so():
+    d = quality_gate(
+        {"accuracy": 0.944},
+        baseline_metrics=BASE,
+        production_metrics=PROD,
+        comparison=_paired(2, 4),
+        require_significance=True,
+    )
+    assert d.blessed and d.require_significance
+    assert d.checks[1] == GateCheck(
+        "no_regression_accuracy",
+        True,
+        "accuracy 0.944 is 0.014 below production 0.958 (tolerance 0.010), "
+        "McNemar p = 0.688, not significant at 0.05: within noise, not rejected",
+    )
+
+
+def test_required_significance_still_rejects_a_significant_drop():
+    d = quality_gate(
+        {"accuracy": 0.629},
+        baseline_metrics=BASE,
+        production_metrics=PROD,
+        thresholds={"accuracy": 0.5},
+        comparison=_paired(3, 50),
+        require_significance=True,
+    )
+    assert not d.blessed
+    assert d.reasons == (
+        "accuracy 0.629 is 0.329 below production 0.958 (tolerance 0.010), "
+        "McNemar p = 5.52e-12, significant at 0.05",
+    )
+
+
+def test_a_significant_drop_within_the_tolerance_passes():
+    # the tolerance is the loss we accept; significance only says the loss is real
+    many = mcnemar_test([False] * 60 + [True] * 9940, [True] * 60 + [True] * 9940)
+    assert many.significant
+    d = quality_gate(
+        {"accuracy": 0.952},
+        baseline_metrics=BASE,
+        production_metrics={"accuracy": 0.958},
+        comparison=many,
+        require_significance=True,
+    )
+    assert d.blessed
+    assert d.checks[1].detail.endswith("McNemar p = 1.73e-18, significant at 0.05")
+
+
+def test_significance_only_changes_the_accuracy_check():
+    d = quality_gate(
+        {"accuracy": 0.944, "recall": 0.90},
+        baseline_metrics=BASE,
+        production_metrics={"accuracy": 0.958, "recall": 0.99},
+        thresholds={"accuracy": 0.9, "recall": 0.8},
+        comparison=_paired(2, 4),
+        require_significance=True,
+    )
+    assert d.reasons == ("recall 0.900 is 0.090 below production 0.990 (tolerance 0.010)",)
+
+
+def test_required_significance_needs_the_comparison():
+    with pytest.raises(InputError, match="require_significance: needs the paired comparison"):
+        quality_gate(
+            {"accuracy": 0.944},
+            baseline_metrics=BASE,
+            production_metrics=PROD,
+            require_significance=True,
+        )
+    # without production there is nothing to compare, and nothing is needed
+    assert quality_gate({"accuracy": 0.95}, baseline_metrics=BASE, require_significance=True)
+    with pytest.raises(InputError, match="require_significance: expected True or False, got 'yes'"):
+        quality_gate({"accuracy": 0.95}, baseline_metrics=BASE, require_significance="yes")
+
+
+def test_decision_with_a_comparison_round_trips():
+    d = quality_gate(
+        {"accuracy": 0.944},
+        baseline_metrics=BASE,
+        production_metrics=PROD,
+        comparison=_paired(2, 4),
+        require_significance=True,
+    )
+    assert GateDecision.from_dict(json.loads(json.dumps(d.to_dict()))) == d
+    old = {k: v for k, v in d.to_dict().items() if k not in ("comparison", "require_significance")}
+    rebuilt = GateDecision.from_dict(old)
+    assert rebuilt.comparison is None and rebuilt.require_significance is False
+
+
+def test_validate_model_compares_candidate_and_production_row_by_row(data, lr, stump):
+    holdout = data[1]
+    d = validate_model(stump, holdout, "target", production_model=lr)
+    right_stump = correct_rows(stump, holdout, "target")
+    right_lr = correct_rows(lr, holdout, "target")
+    assert right_stump.mean() == pytest.approx(d.metrics["accuracy"], abs=1e-6)
+    assert d.comparison == mcnemar_test(right_stump, right_lr)
+    assert d.comparison.b == int((right_stump & ~right_lr).sum())
+    assert d.comparison.difference == pytest.approx(
+        d.metrics["accuracy"] - d.production_metrics["accuracy"], abs=1e-5
+    )
+    assert validate_model(lr, holdout, "target").comparison is None
+    strict = validate_model(stump, holdout, "target", production_model=lr, alpha=1e-9)
+    assert strict.comparison.alpha == 1e-9
+
+
+def test_validate_model_with_required_significance(data, lr, stump):
+    holdout = data[1]
+    plain = validate_model(stump, holdout, "target", production_model=lr)
+    required = validate_model(
+        stump, holdout, "target", production_model=lr, require_significance=True
+    )
+    regression = [c for c in required.checks if c.name == "no_regression_accuracy"][0]
+    # the verdict on the regression follows the paired test exactly
+    assert regression.passed is (not plain.comparison.significant)
+    assert not plain.checks[1].passed
+    with pytest.raises(InputError, match="alpha=1.5: expected a number strictly between"):
+        validate_model(stump, holdout, "target", production_model=lr, alpha=1.5)
+    with pytest.raises(InputError, match="require_significance: expected True or False"):
+        validate_model(stump, holdout, "target", require_significance=1)

@@ -60,3 +60,45 @@ def test_explorer_ran_both_pipelines_at_the_slider_size(run):
 
 def test_executed_notebook_shows_plots_and_widgets(run, assert_rendered):
     assert_rendered(run)
+
+
+def test_growth_table_shows_what_each_pipeline_grows_with(run):
+    rows = {(g["pipeline"], g["grows with"]): g for g in run.results["growth"]}
+    code = rows[("software", "code and tests (lines of Python)")]
+    data_sw = rows[("software", "data (rows)")]
+    data_ml = rows[("ML", "data (rows)")]
+    versions = rows[("ML", "model versions")]
+    complexity = rows[("ML", "model complexity (n_estimators)")]
+    modules, per_module = CI["code_modules"], 5
+    # software work = 4 x files (checkout, compile, lint, build) + tests run, counted
+    files = [3 + 2 * m for m in (modules[0], modules[-1])]
+    tests = [13 + per_module * m for m in (modules[0], modules[-1])]
+    assert (code["work: smallest"], code["work: largest"]) == (
+        4 * files[0] + tests[0],
+        4 * files[1] + tests[1],
+    )
+    assert code["size: largest"] > code["size: smallest"] and code["work exponent"] > 0.5
+    # the same pipeline, flat in the data by construction: no step reads it
+    assert data_sw["work: smallest"] == data_sw["work: largest"] == code["work: smallest"]
+    assert data_sw["work exponent"] == 0
+    assert (data_sw["size: smallest"], data_sw["size: largest"]) == (
+        CI["data_rows"][0],
+        CI["data_rows"][-1],
+    )
+    # the ML pipeline reads every cell: work proportional to the rows, and to the versions
+    assert data_ml["work exponent"] == pytest.approx(1.0)
+    assert data_ml["work: largest"] / data_ml["work: smallest"] == pytest.approx(
+        CI["data_rows"][-1] / CI["data_rows"][0]
+    )
+    assert (versions["work: smallest"], versions["work: largest"]) == (
+        CI["version_counts"][0],
+        CI["version_counts"][-1],
+    )
+    assert versions["work exponent"] == pytest.approx(1.0)
+    # more trees, the same data read
+    assert (complexity["size: smallest"], complexity["size: largest"]) == (
+        CI["complexity"][0],
+        CI["complexity"][-1],
+    )
+    assert complexity["work exponent"] == 0
+    assert all(g["seconds: smallest"] > 0 for g in run.results["growth"])

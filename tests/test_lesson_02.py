@@ -36,6 +36,13 @@ def test_slack_trades_false_alarms_against_missed_errors(run):
     assert t["slack"] == [0.05, 0.1, 0.2, 0.3, 0.5]
     assert t["false_alarms"] == [10, 8, 6, 2, 0]
     assert t["unit_change_caught"] == [True, True, True, True, False]
+    # the default slack (0.5) widens the lower bound of a radius down to 0: its sign stops it
+    assert t["mean_radius_min"][-1] == 0 < t["mean_radius_min"][0]  # the sign is kept
+
+
+def test_the_sizes_the_lesson_states(run):
+    # "569 tumour samples", "426 rows x 31 columns", a holdout of 143 rows
+    assert run.results["shapes"] == {"dataset": [569, 31], "train": [426, 31], "holdout": [143, 31]}
 
 
 def test_fingerprints_identify_content(run):
@@ -52,12 +59,21 @@ def test_training_on_broken_data_degrades_silently_and_validation_blocks_it(run)
     assert r["accuracy"]["clean"] == 0.958042
     assert r["accuracy"]["unit_change_no_validation"] == 0.384615
     assert r["accuracy"]["missing_filled_with_0_no_validation"] < r["accuracy"]["clean"] - 0.02
+    # "worse than always answering benign", and "about 0.63 of the holdout is benign"
+    assert r["benign_share"] == pytest.approx(90 / 143)
+    assert r["accuracy"]["unit_change_no_validation"] < r["benign_share"]
+    assert r["training_refused_gaps"] is False  # train_model imputes the gaps in its pipeline
     assert r["blocked_by_validation"] == {"unit change": True, "missing values": True}
     sweep = r["sweep"]
     assert len(sweep["factor"]) == 7  # the CI parameter
     assert sweep["blocked"] == [True, True, True, False, True, True, True]
     assert sweep["accuracy_with_validation"] == [0.958042] * 7
     assert min(sweep["accuracy_without_validation"]) < 0.5
+    # the window of factors the range check cannot see, computed from the schema
+    low, high = r["unit_factor_window"]
+    assert low == pytest.approx(0.633, abs=0.001) and high == pytest.approx(1.075, abs=0.001)
+    passed = [low <= f <= high for f in sweep["factor"]]
+    assert sweep["blocked"] == [not p for p in passed]
 
 
 def test_explorer_ran_a_real_computation(run):

@@ -50,6 +50,27 @@ def test_bad_model_slips_in_is_detected_and_rolled_back(run):
     assert r["roll_back"] is True and r["rollback_target"] == 3
     assert r["live_accuracy"]["production"] < 0.9 < r["live_accuracy"]["previous"]
     assert r["rollback_reasons"][0].startswith("production v4 live accuracy")
+    assert "trails previous v3" in r["rollback_reasons"][1]
+
+
+def test_rollback_is_not_the_answer_to_drift(run):
+    r = run.results
+    # after the rollback, v3 serves and v2 is previous; both were trained on the old world
+    assert r["drift_versions"] == {"production": 3, "previous": 2}
+    drift = r["drift_live_accuracy"]
+    assert drift["production"] < 0.9 and drift["previous"] < 0.9  # both miss the bar
+    assert drift["previous"] - drift["production"] <= 0.01  # the previous one is no better
+    assert r["drift_roll_back"] is False
+    assert r["drift_reasons"][-1] == (
+        "the deploy is not the cause: retrain on recent labelled data"
+    )
+    assert r["aliases"] == {"production": 3, "previous": 2}  # the registry was left alone
+
+
+def test_v4_stands_out_in_the_audit(run):
+    # "a gate threshold of 0.7, and a data fingerprint that is not the reviewed training set's"
+    assert run.results["gate_thresholds"] == {"1": 0.9, "2": 0.9, "3": 0.9, "4": 0.7}
+    assert run.results["reproduced"]["4"]["same_data"] is False
 
 
 def test_tampering_is_detected_and_versions_reproduce(run):

@@ -105,11 +105,88 @@ def test_rollback_decision_exact_reasons():
         ("production v4 trails previous v3 by 0.020 (tolerance 0.010)",),
     )
     assert dep.rollback_decision(live, tolerance=0.05) == (False, ())
-    assert dep.rollback_decision(live.iloc[:1], min_accuracy=0.95)[1] == (
-        "production v4 live accuracy 0.930 < 0.950",
+    assert dep.rollback_decision(live.iloc[:1], min_accuracy=0.95) == (
+        False,
+        (
+            "production v4 live accuracy 0.930 < 0.950",
+            "no previous version to roll back to: retrain on recent labelled data",
+        ),
     )
+    assert dep.rollback_decision(live.iloc[:1]) == (False, ())
     with pytest.raises(InputError, match="no rows for the production model"):
         dep.rollback_decision(live.iloc[1:])
+
+
+@pytest.mark.parametrize(
+    ("production", "previous", "expected"),
+    [
+        # a bad deploy: the previous version is better on the same weeks and good enough
+        (0.85, 0.95, (True, ("production v4 live accuracy 0.850 < 0.900",
+                             "production v4 trails previous v3 by 0.100 (tolerance 0.010)"))),
+        # the data changed: both fall together, the previous version is no better
+        (0.85, 0.85, (False, ("production v4 live accuracy 0.850 < 0.900",
+                              "previous v3 scores 0.850 on the same weeks, also below 0.900",
+                              "the deploy is not the cause: retrain on recent labelled data"))),
+        (0.895, 0.9, (False, ("production v4 live accuracy 0.895 < 0.900",
+                              "previous v3 scores 0.900 on the same weeks, within the tolerance",
+                              "the deploy is not the cause: retrain on recent labelled data"))),
+        # the previous version is a little better but misses the bar too: rolling back fixes nothing
+        (0.80, 0.83, (False, ("production v4 live accuracy 0.800 < 0.900",
+                              "production v4 trails previous v3 by 0.030 (tolerance 0.010)",
+                              "previous v3 scores 0.830 on the same weeks, also below 0.900",
+                              "the deploy is not the cause: retrain on recent labelled data"))),
+    ],
+)  # fmt: skip
+def test_rollback_is_for_a_bad_deploy_retraining_for_changed_data(production, previous, expected):
+    live = pd.DataFrame(
+        {"week": [1, 1], "alias": ["production", "previous"], "version": [4, 3],
+         "accuracy": [production, previous]}
+    )  # fmt: skip
+    assert dep.rollback_decision(live) == expected
+
+
+def test_questions_give_feedback_for_every_wrong_option():
+    for key, entry in dep.QUESTIONS.items():
+        wrong = set(range(len(entry["options"]))) - {entry["answer"]}
+        assert set(entry["feedback"]) == wrong, key
+        ask = dep.check_yourself(key)
+        assert ask.check(entry["answer"])[0]
+        assert all(not ask.check(choice)[0] for choice in wrong)
+
+
+def test_record_results_writes_what_the_lesson_computed(registry, data, tmp_path):
+    import json
+
+    from mlcicd.data import production_batches
+    from mlcicd.evaluation import validate_model
+
+    train, holdout = data
+    weeks = [holdout.iloc[:70], holdout.iloc[70:]]
+    live = dep.live_accuracy(registry, weeks)
+    drift = dep.live_accuracy(registry, production_batches(holdout, n_batches=2, batch_size=50,
+                                                           concept_drift=0.9, drift_start=0))  # fmt: skip
+    v3 = registry.get(3)
+    decision = validate_model(registry.load(3).model, holdout, TARGET)
+    reproduced = pd.DataFrame([dep.reproduce_version(registry, v.version, train)
+                               for v in registry.versions()]).set_index("version")  # fmt: skip
+    explorer = dep.version_explorer(registry, holdout)
+    explorer.update()
+    path = dep.record_results(
+        tmp_path, registry=registry, steps=[dep.registry_snapshot(registry, "now")],
+        refused="no", bad_version=v3, bad_decision=decision, intended=decision, live=live,
+        rollback=dep.rollback_decision(live), drift_live=drift,
+        drift_rollback=dep.rollback_decision(drift), tamper_detected=True,
+        reproduced=reproduced, explorer=explorer,
+    )  # fmt: skip
+    saved = json.loads(path.read_text())
+    assert saved["versions"] == [1, 2, 3] and saved["bad_version"] == 3
+    assert saved["gate_thresholds"] == {"1": 0.85, "2": 0.85, "3": 0.5}
+    assert saved["roll_back"] is True and saved["drift_versions"] == {
+        "previous": 2,
+        "production": 3,
+    }
+    assert saved["reproduced"]["3"] == {"same_data": False, "same_model": False}
+    assert saved["explorer"]["selected"] == 3
 
 
 def test_tampered_copy_loads_as_a_file_but_not_from_the_registry(registry, data, tmp_path):
@@ -146,3 +223,15 @@ def test_version_explorer_loads_and_scores_each_version(registry, data):
         dep.version_explorer_compute(registry, data[1], version=1, metric="speed")
     with pytest.raises(InputError, match="version 9: not in the registry"):
         dep.version_explorer_compute(registry, data[1], version=9, metric="accuracy")
+
+
+def test_the_lesson_asks_every_question_without_showing_its_answer():
+    import nbformat
+
+    from mlcicd.course import NOTEBOOKS
+
+    nb = nbformat.read(NOTEBOOKS / "04_deployment_and_rollback.ipynb", as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    asked = [s for s in code if "check_yourself" in s]
+    assert asked == [f'dep.check_yourself("{key}")' for key in dep.QUESTIONS]
+    assert not [s for s in code if "SelfCheck" in s]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from functools import partial
+from pathlib import Path
 
 import ipywidgets as w
 import pytest
@@ -15,6 +16,7 @@ from mlcicd.lessons import monitoring as mon
 from mlcicd.registry import Registry
 from mlcicd.widgets import Explorer
 
+NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "05_monitoring_drift_retraining.ipynb"
 SMALL = dict(n_weeks=6, batch_size=100, seed=0)  # drift in weeks 3, 4, 5
 pytestmark = pytest.mark.usefixtures("close_figures")
 
@@ -140,3 +142,97 @@ def test_policy_explorer_reruns_the_simulation():
     calm = explorer.update(covariate_shift=0.0, policy="never")
     assert list(calm["policy"].unique()) == ["never"] and not calm["dataset_drift"].any()
     assert explorer.runs == 2 and explorer.figure.axes[0].get_xlabel() == "week"
+
+
+# ------------------------------------------------------------ thresholds, false alarms and PSI
+
+
+def test_the_lesson_uses_the_course_thresholds():
+    assert (mon.DRIFT_SHARE, mon.MIN_ACCURACY, mon.TOLERANCE) == (0.5, 0.90, 0.01)
+    defaults = mon.simulate_weeks.__kwdefaults__
+    assert defaults["drift_share"] == 0.5 and defaults["min_accuracy"] == 0.90
+    notebook = NOTEBOOK.read_text()
+    assert "0.35" not in notebook and "drift_share=" not in notebook and "0.8 " not in notebook
+
+
+@pytest.fixture(scope="module")
+def null_rates():
+    batches = mon.null_batches(60, 100, seed=0)  # as the lesson in CI
+    assert len(batches) == 3 * 60 and list(batches["scenario"].unique()) == list(mon.SCENARIOS)
+    return mon.alarm_rates(batches).set_index("scenario")
+
+
+def test_calm_batches_alarm_as_many_tests_predict_and_corrections_quiet_them(null_rates):
+    fresh, correlated, pool = (null_rates.loc[s] for s in mon.SCENARIOS)
+    assert mon.expected_alarm_rate(30) == pytest.approx(1 - 0.95**30)
+    assert abs(fresh["per_feature"] - 0.05) < 0.015  # each test: its level
+    assert abs(fresh["any_alarm"] - mon.expected_alarm_rate(30)) < 0.15  # per batch: ~79 %
+    assert fresh["sd_alarms"] == pytest.approx(fresh["sd_if_independent"], rel=0.25)
+    # correlated features: about the same per test, alarms in bursts, fewer batches with any
+    assert abs(correlated["per_feature"] - 0.05) < 0.015
+    assert correlated["sd_alarms"] > 1.5 * correlated["sd_if_independent"]
+    assert correlated["any_alarm"] < fresh["any_alarm"]
+    assert pool["per_feature"] > 0.05  # one fixed pool against one fixed training set
+    assert (null_rates["dataset_drift"] == 0).all()
+    assert (null_rates[["any_bonferroni", "any_benjamini_hochberg"]] <= 0.1).all().all()
+
+
+def test_small_batches_cost_power_not_false_alarms():
+    rates = mon.rates_by_batch_size((50, 200, 800), n_batches=15, seed=1)
+    assert rates["batch_size"].tolist() == [50, 200, 800]
+    assert rates["false_alarm"].between(0.02, 0.07).all()
+    power = rates["power"].tolist()
+    assert power[0] < 0.3 < power[1] < 0.9 < power[2]
+
+
+def test_psi_without_drift_follows_its_expected_value():
+    assert mon.expected_psi(100, 100) == pytest.approx(0.18)
+    assert mon.expected_psi(213, 200, bins=5) == pytest.approx(4 * (1 / 213 + 1 / 200))
+    psi = mon.psi_without_drift(((100, 100), (5000, 5000)), n_repeats=4, seed=0)
+    assert (abs(psi["mean_psi"] / psi["expected_psi"] - 1) < 0.15).all()
+    small, large = psi.iloc[0], psi.iloc[1]
+    assert small["moderate_or_more"] > 0.5 and large["moderate_or_more"] == 0.0
+
+
+def test_corrections_silence_calm_weeks_and_keep_the_drift():
+    long = mon.drift_by_feature(2.0, n_weeks=4, batch_size=100)  # weeks 2 and 3 drift
+    raw = long.groupby("week")["drift"].mean()
+    assert raw.iloc[:2].max() > 0  # false alarms in the calm weeks
+    for method in ("bonferroni", "benjamini_hochberg"):
+        share = mon.corrected_drift_share(long, method)
+        assert share.iloc[:2].tolist() == [0.0, 0.0]
+        assert share.iloc[3] >= 0.4
+    calm = mon.calm_week_psi(long, batch_size=100)
+    assert calm["expected"] == pytest.approx(mon.expected_psi(calm["n_reference"], 100))
+    assert calm["expected"] < calm["measured"] < 1.5 * calm["expected"]
+
+
+def test_null_batches_refuses_bad_sizes():
+    with pytest.raises(InputError, match=re.escape("batch_size=5: expected an integer >= 20")):
+        mon.null_batches(3, 5)
+    with pytest.raises(InputError, match=re.escape("n_batches=0: expected an integer >= 1")):
+        mon.null_batches(0)
+
+
+# ---------------------------------------------------------------------- self-checks in the lesson
+
+
+def test_every_self_check_hides_its_answer_and_explains_each_wrong_option():
+    ids = re.findall(r'mon\.check_yourself\(\\"(\w+)\\"\)', NOTEBOOK.read_text())
+    assert sorted(ids) == sorted(mon.QUESTIONS)  # each question asked once, no unknown id
+    assert "SelfCheck" not in NOTEBOOK.read_text()
+    for key, entry in mon.QUESTIONS.items():
+        wrong = set(range(len(entry["options"]))) - {entry["answer"]}
+        assert set(entry["feedback"]) == wrong, key
+        assert entry["explanation"] not in NOTEBOOK.read_text()
+        assert mon.check_yourself(key).check(entry["answer"])[0]
+
+
+def test_the_seeds_practice_questions_are_set_in_new_scenarios():
+    text = json.dumps(mon.QUESTIONS) + NOTEBOOK.read_text()
+    for seed_words in ("skipped retraining the model on updated data",
+                       "retraining on updated data was skipped",
+                       "Data validation, model retraining and performance monitoring"):  # fmt: skip
+        assert seed_words.lower() not in text.lower()
+    assert "fraud" in mon.QUESTIONS["stale_model"]["question"]
+    assert "churn" in mon.QUESTIONS["keep_quality"]["question"]

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
+
 import matplotlib.pyplot as plt
+import pandas as pd
 import pytest
 
 from mlcicd.data import TARGET
 from mlcicd.errors import InputError
 from mlcicd.evaluation import validate_model
 from mlcicd.lessons import quality_gate as qg
+from mlcicd.significance import (
+    bootstrap_interval,
+    mcnemar_test,
+    rows_for_margin,
+    rows_to_detect,
+    wilson_interval,
+)
 from mlcicd.training import ModelSpec, train_model
 
 
@@ -78,3 +88,148 @@ def test_gate_explorer_retrains_and_gates(data, production):
     r = ex.update(model="decision_tree", label_noise=1.0)
     assert not r["decision"].blessed and r["label_noise"] == 1.0
     assert ex.figure.axes[0].get_title().endswith("REJECTED")
+
+
+# ---------------------------------------------------------------------------------- how sure
+
+
+@pytest.fixture(scope="module")
+def tree(data):
+    return train_model(data[0], TARGET, ModelSpec("decision_tree", {"max_depth": 3}))
+
+
+def test_accuracy_intervals_are_wilson_intervals_of_the_rows_right(data, production, tree):
+    holdout = data[1]
+    table = qg.accuracy_intervals({"production": production, "tree": tree}, holdout)
+    rows = table.set_index("model")
+    assert rows["rows_right"].to_dict() == {"production": 137, "tree": 131}
+    assert (rows["rows"] == 143).all()
+    wilson = wilson_interval(137, 143)
+    assert rows.loc["production", ["low", "high"]].tolist() == [
+        round(wilson.low, 6),
+        round(wilson.high, 6),
+    ]
+    assert (
+        rows.loc["production", "accuracy"]
+        == validate_model(production.model, holdout, TARGET).metrics["accuracy"]
+    )
+    assert rows.loc["tree", "width"] > rows.loc["production", "width"]
+
+
+def test_paired_comparisons_count_the_disagreements(data, production, tree):
+    holdout = data[1]
+    paired = qg.paired_comparisons({"tree": tree, "same": production}, production, holdout)
+    rows = paired.set_index("model")
+    assert rows.loc["tree", ["b", "c", "rows_behind"]].tolist() == [2, 8, 6]
+    assert rows.loc["tree", "p_value"] == 0.109375 and not rows.loc["tree", "significant"]
+    assert rows.loc["tree", "rows_needed"] == rows_to_detect(6 / 143, 10 / 143) == 206
+    assert rows.loc["same", ["b", "c", "p_value"]].tolist() == [0, 0, 1.0]
+    assert rows.loc["same", "rows_needed"] is pd.NA
+
+
+def test_gate_report_can_require_significance(data, production, tree):
+    holdout = data[1]
+    candidates = {"tree": tree}
+    _, plain = qg.gate_report(candidates, holdout, production=production)
+    _, required = qg.gate_report(
+        candidates, holdout, production=production, require_significance=True
+    )
+    assert not plain["tree"].blessed and required["tree"].blessed
+    assert (
+        required["tree"]
+        .checks[1]
+        .detail.endswith("McNemar p = 0.109, not significant at 0.05: within noise, not rejected")
+    )
+
+
+def test_interval_by_size_narrows_and_the_plot_marks_the_sizes(close_figures):
+    frame = qg.interval_by_size(0.958042, [143, 1000, 10000])
+    assert frame["rows"].tolist() == [143, 1000, 10000]
+    assert frame["below"].is_monotonic_decreasing and frame["above"].is_monotonic_decreasing
+    first = wilson_interval(137, 143)
+    assert frame.loc[0, "below"] == round(first.estimate - first.low, 6)
+    assert frame.loc[2, "below"] < 0.01 < frame.loc[1, "below"]
+    fig, ax = plt.subplots()
+    qg.draw_interval_by_size(frame, ax, tolerance=0.01, holdout_rows=143, rows_needed=1893)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "our holdout: 143 rows" in labels and "1893 rows: reach <= tolerance" in labels
+    with pytest.raises(InputError, match="sizes=0: expected a whole number >= 1"):
+        qg.interval_by_size(0.9, [0])
+
+
+# ---------------------------------------------------------------------------------- self-checks
+
+
+def test_every_question_has_feedback_for_every_wrong_option():
+    assert len(qg.QUESTIONS) == 6
+    for key, entry in qg.QUESTIONS.items():
+        wrong = set(range(len(entry["options"]))) - {entry["answer"]}
+        assert set(entry["feedback"]) == wrong, key
+        question = qg.check_yourself(key)
+        assert question.check(entry["answer"])[0]
+        for i in wrong:
+            ok, text = question.check(i)
+            assert not ok and text == f"Not quite: {entry['feedback'][i]}"
+
+
+def test_the_numbers_the_questions_state_are_what_the_library_computes(data, production, tree):
+    train, holdout = data
+    forest = train_model(train, TARGET, ModelSpec("random_forest", {"n_estimators": 30}))
+    d = validate_model(forest.model, holdout, TARGET, production_model=production.model)
+    text = qg.QUESTIONS["blessed"]["question"]
+    for value in (d.metrics["accuracy"], d.production_metrics["accuracy"]):
+        assert f"{value:.3f}" in text
+    assert f"{d.baseline_metrics['accuracy']:.3f}" in text
+    assert not d.blessed and "0.014" in qg.QUESTIONS["blessed"]["explanation"]
+    # "noise": 2 against 4 discordant rows of 143
+    two_four = mcnemar_test([True] * 2 + [False] * 4 + [True] * 137, [False] * 2 + [True] * 141)
+    assert f"p = {two_four.p_value:.2f}" in qg.QUESTIONS["noise"]["question"]
+    needed = rows_to_detect(2 / 143, 6 / 143)
+    assert (
+        f"{needed} rows" in qg.QUESTIONS["noise"]["explanation"] and 950 < needed < 1050
+    )  # "roughly 1,000"
+    # "bigger_holdout": the depth-3 tree
+    t = validate_model(tree.model, holdout, TARGET, production_model=production.model)
+    gap = t.production_metrics["accuracy"] - t.metrics["accuracy"]
+    text = qg.QUESTIONS["bigger_holdout"]["question"]
+    assert f"({gap:.3f})" in text and f"p = {t.comparison.p_value:.2f}" in text
+    assert t.comparison.c - t.comparison.b == 6
+    options = qg.QUESTIONS["bigger_holdout"]["options"][2]
+    assert "from about 200 rows" in options  # 206
+    assert 1850 < rows_for_margin(t.production_metrics["accuracy"], 0.01) < 1950  # "about 1,900"
+
+
+def test_record_results_writes_plain_json(data, production, tree, tmp_path):
+    train, holdout = data
+    candidates = {"tree": tree}
+    _, decisions = qg.gate_report(candidates, holdout, production=production)
+    _, required = qg.gate_report(
+        candidates, holdout, production=production, require_significance=True
+    )
+    ex = qg.gate_explorer(train, holdout, production, n_estimators=10)
+    ex.update()
+    checks = pd.DataFrame({"production": [True, True], "shuffled labels": [True, False]})
+    path = qg.record_results(
+        tmp_path,
+        decisions=decisions,
+        required=required,
+        plain_blessed={"tree": False},
+        checks=checks,
+        intervals=qg.accuracy_intervals(candidates, holdout),
+        bootstrap=bootstrap_interval([True] * 137 + [False] * 6),
+        paired=qg.paired_comparisons({**candidates, "same": production}, production, holdout),
+        by_size=qg.interval_by_size(0.958042, [143]),
+        rows_for_tolerance=1893,
+        dataset_rows=569,
+        explorer=ex,
+    )
+    out = json.loads(path.read_text())
+    assert out["blessed"] == {"tree": False}
+    assert out["blessed_if_significance_required"] == {"tree": True}
+    assert out["paired"]["tree"]["rows_needed"] == 206
+    assert out["paired"]["same"]["rows_needed"] is None
+    assert out["holdout_rows"] == 143 and out["tolerance_rows"] == 1.43
+    assert out["standard_error"] == 0.0168
+    assert out["code_checks_passed"] == {"production": 2, "shuffled labels": 1}
+    assert out["explorer"]["blessed"] is False
+    assert out["production_bootstrap"]["method"] == "bootstrap"

@@ -86,3 +86,110 @@ def test_ml_vs_software_table_counts_operations_and_cells(tmp_path):
     assert (table["ML / software"] == table["ML seconds"] / table["software seconds"]).all()
     with pytest.raises(InputError, match="software=True"):
         sv.ml_vs_software_table(sweep[sweep["pipeline"] == "ml"])
+
+
+@pytest.fixture(scope="module")
+def sweeps(tmp_path_factory):
+    """Small sweeps of every kind the growth table combines."""
+    from mlcicd.scaling import sweep_complexity, sweep_versions
+    from mlcicd.software_ci import software_ci_code_sweep
+
+    tmp = tmp_path_factory.mktemp("growth")
+    data = sweep_data_size((100, 200, 400), n_features=4, spec="dummy", workdir=str(tmp / "d"),
+                           **QUICK)  # fmt: skip
+    code = software_ci_code_sweep((0, 2, 4), tests_per_module=2, workdir=tmp / "c", **QUICK)
+    versions = sweep_versions((1, 2, 4), spec="dummy", **QUICK)
+    complexity = sweep_complexity((2, 4), rows=100, n_features=3, **QUICK)
+    return data, code, versions, complexity
+
+
+def test_growth_table_counts_what_each_pipeline_grows_with(sweeps):
+    data, code, versions, complexity = sweeps
+    table = sv.growth_table(data, code, versions, complexity)
+    assert list(table.columns) == list(sv.GROWTH_COLUMNS)
+    rows = {(p, g): r for p, g, r in zip(table["pipeline"], table["grows with"],
+                                         table.to_dict("records"), strict=True)}  # fmt: skip
+    code_row = rows[("software", "code and tests (lines of Python)")]
+    # 3 + 2m files, each handled by 4 steps, and 13 + 2m tests run
+    assert (code_row["work: smallest"], code_row["work: largest"]) == (4 * 3 + 13, 4 * 11 + 21)
+    assert code_row["size: largest"] > code_row["size: smallest"]
+    assert code_row["work exponent"] > 0
+    sw = rows[("software", "data (rows)")]
+    assert (sw["size: smallest"], sw["size: largest"], sw["work exponent"]) == (100, 400, 0.0)
+    assert sw["work: smallest"] == sw["work: largest"] == code_row["work: smallest"]
+    ml = rows[("ML", "data (rows)")]
+    assert ml["work: largest"] == 4 * ml["work: smallest"]
+    assert ml["work exponent"] == pytest.approx(1.0)
+    v = rows[("ML", "model versions")]
+    assert (v["work: smallest"], v["work: largest"]) == (1, 4)
+    assert v["work exponent"] == pytest.approx(1.0)
+    cx = rows[("ML", "model complexity (n_estimators)")]
+    assert (cx["size: smallest"], cx["size: largest"], cx["work exponent"]) == (2, 4, 0.0)
+    assert len(sv.growth_table(data, code, versions)) == 4  # complexity is optional
+    fig, ax = _axes()
+    sv.draw_growth(table, ax)
+    assert len(ax.patches) == len(table)
+    assert [t.get_text() for t in ax.get_yticklabels()][0].startswith("software: code")
+
+
+def test_growth_table_refuses_a_sweep_without_the_rows_it_needs(sweeps):
+    data, code, versions, _ = sweeps
+    with pytest.raises(InputError, match="no software rows for 'code_modules'"):
+        sv.growth_table(data, data, versions)
+    with pytest.raises(InputError, match="at least two distinct sizes"):
+        sv.growth_table(data, code[code["value"] == 0], versions)
+
+
+def test_questions_give_feedback_for_every_wrong_option():
+    for key, entry in sv.QUESTIONS.items():
+        wrong = set(range(len(entry["options"]))) - {entry["answer"]}
+        assert set(entry["feedback"]) == wrong, key
+        ask = sv.check_yourself(key)
+        assert ask.check(entry["answer"])[0]
+        for choice in wrong:
+            ok, text = ask.check(choice)
+            assert not ok and text == f"Not quite: {entry['feedback'][choice]}"
+
+
+def test_record_results_writes_what_the_lesson_computed(tmp_path, sweeps, small):
+    import json
+
+    from mlcicd.software_ci import run_software_ci
+
+    data, code, versions, _ = sweeps
+    growth = sv.growth_table(data, code, versions)
+    software = run_software_ci(tmp_path / "ci")
+    both = sv.side_by_side(tmp_path / "ci", data=small, versions=1)
+    explorer = sv.side_by_side_explorer(tmp_path / "ex", rows=1_000)
+    explorer.update()
+    path = sv.record_results(tmp_path / "out", software=software, both=both, sweep=data,
+                             growth=growth, explorer=explorer)  # fmt: skip
+    saved = json.loads(path.read_text())
+    assert saved["software_steps"] == sorted(STEPS)
+    assert saved["side_by_side"]["rows"] == 200 and saved["side_by_side"]["software_ok"]
+    assert saved["sweep"]["rows"] == [100, 200, 400] and saved["sweep"]["software_cells"] == 0
+    assert [g["grows with"] for g in saved["growth"]] == growth["grows with"].tolist()
+    assert saved["explorer"]["rows"] == 1_000 and saved["explorer"]["runs"] == 1
+
+
+def test_the_lesson_asks_every_question_without_showing_its_answer():
+    import nbformat
+
+    from mlcicd.course import NOTEBOOKS
+
+    nb = nbformat.read(NOTEBOOKS / "01_software_vs_ml_cicd.ipynb", as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    asked = [s for s in code if "check_yourself" in s]
+    assert asked == [f'sv.check_yourself("{key}")' for key in sv.QUESTIONS]
+    assert not [s for s in code if "SelfCheck" in s]
+
+
+def test_the_maturity_levels_name_their_source():
+    import nbformat
+
+    from mlcicd.course import NOTEBOOKS
+
+    nb = nbformat.read(NOTEBOOKS / "01_software_vs_ml_cicd.ipynb", as_version=4)
+    (text,) = [c.source for c in nb.cells if "MLOps maturity: how much" in c.source]
+    assert "Google Cloud" in text and "Continuous\ndelivery and automation pipelines" in text
+    assert "Level 2: CI/CD of the pipeline itself" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,9 @@ from mlcicd.errors import InputError
 from mlcicd.monitoring import (
     DriftReport,
     FeatureDrift,
+    adjust_p_values,
     detect_drift,
+    numeric_psi,
     population_stability_index,
     psi_band,
     wasserstein_sorted,
@@ -414,3 +417,84 @@ def test_a_classifier_keeps_its_accuracy_and_gets_no_prediction_drift(cancer):
     report = detect_drift(cancer, cancer.sample(200, random_state=0), target="target", model=model)
     assert report.accuracy is not None
     assert report.prediction_drift is None and report.residual_drift is None
+
+
+# ------------------------------------------------ multiple-testing corrections and numeric PSI
+
+
+def test_bonferroni_multiplies_by_the_number_of_tests_and_caps_at_one():
+    p = [0.001, 0.02, 0.5, 0.0]
+    assert adjust_p_values(p, "bonferroni").tolist() == pytest.approx([0.004, 0.08, 1.0, 0.0])
+    assert adjust_p_values(p).tolist() == adjust_p_values(p, "bonferroni").tolist()  # default
+
+
+def test_benjamini_hochberg_matches_scipy_and_keeps_the_input_order():
+    rng = np.random.default_rng(3)
+    for size in (1, 2, 7, 30):
+        p = rng.random(size) ** 3
+        p[rng.integers(size)] = p[0]  # a tie
+        got = adjust_p_values(p, "benjamini_hochberg")
+        np.testing.assert_allclose(got, stats.false_discovery_control(p), rtol=1e-12)
+    # by hand: sorted 0.01, 0.03, 0.04 -> 0.03, 0.045, 0.04 -> running minimum from the top
+    assert adjust_p_values([0.04, 0.01, 0.03], "benjamini_hochberg").tolist() == pytest.approx(
+        [0.04, 0.03, 0.04]
+    )
+    assert adjust_p_values([], "benjamini_hochberg").size == 0
+
+
+def test_corrections_are_never_below_the_raw_p_values_and_bonferroni_is_the_stricter():
+    p = np.random.default_rng(0).random(30) ** 2
+    bonferroni, bh = adjust_p_values(p, "bonferroni"), adjust_p_values(p, "benjamini_hochberg")
+    assert (bh >= p).all() and (bonferroni >= bh).all()
+
+
+@pytest.mark.parametrize(
+    "p_values, method, message",
+    [
+        (
+            [0.1],
+            "holm",
+            "method='holm': unknown correction (allowed: bonferroni, benjamini_hochberg)",
+        ),
+        ([0.1, 1.5], "bonferroni", "p_values: every p-value must be a number in [0, 1]"),
+        ([0.1, float("nan")], "bonferroni", "p_values: every p-value must be a number in [0, 1]"),
+        ([[0.1, 0.2]], "bonferroni", "p_values: expected a flat list, got 2 dimensions"),
+        (["a"], "bonferroni", "p_values: expected a list of numbers in [0, 1]"),
+    ],
+)
+def test_adjust_p_values_refuses_bad_input(p_values, method, message):
+    with pytest.raises(InputError, match=re.escape(message)):
+        adjust_p_values(p_values, method)
+
+
+def test_numeric_psi_is_the_psi_detect_drift_reports():
+    rng = np.random.default_rng(1)
+    ref = pd.DataFrame({"x": rng.normal(size=300), "y": rng.exponential(size=300)})
+    cur = pd.DataFrame({"x": rng.normal(0.3, size=120), "y": rng.exponential(size=120)})
+    cur.loc[0, "x"] = np.nan  # dropped, as detect_drift does
+    report = detect_drift(ref, cur)
+    for f in report.features:
+        assert numeric_psi(ref[f.feature], cur[f.feature]) == f.psi
+    with pytest.raises(InputError, match="numeric_psi: both samples need at least one finite"):
+        numeric_psi([np.nan], [1.0])
+
+
+def test_detect_drift_can_decide_on_corrected_p_values():
+    rng = np.random.default_rng(4)
+    ref = pd.DataFrame(rng.normal(size=(300, 30)), columns=[f"f{i}" for i in range(30)])
+    cur = pd.DataFrame(rng.normal(size=(200, 30)), columns=ref.columns)
+    cur["f0"] += 1.0  # one real move among 29 calm features
+    raw = detect_drift(ref, cur)
+    assert len(raw.drifted) > 1  # the move and some false alarms
+    assert detect_drift(ref, cur, correction=None) == raw  # the default keeps the behaviour
+    for method in ("bonferroni", "benjamini_hochberg"):
+        report = detect_drift(ref, cur, correction=method)
+        adjusted = adjust_p_values([f.p_value for f in raw.features], method)
+        pairs = zip(raw.features, adjusted, strict=True)
+        assert report.drifted == [f.feature for f, p in pairs if p < 0.05]
+        assert report.drifted == ["f0"]
+        assert [f.p_value for f in report.features] == [f.p_value for f in raw.features]
+    big = pd.concat([ref] * 4, ignore_index=True)  # > 1000 rows: distances, nothing to correct
+    assert detect_drift(big, cur, correction="bonferroni") == detect_drift(big, cur)
+    with pytest.raises(InputError, match=re.escape("correction='holm': unknown (allowed: bonf")):
+        detect_drift(ref, cur, correction="holm")

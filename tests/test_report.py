@@ -133,6 +133,25 @@ def test_monitor_report_puts_drifted_features_first():
     ]
 
 
+def test_drift_report_on_new_training_data_is_a_warning_not_a_retrain():
+    report = {
+        "drift_share": 0.5,
+        "dataset_drift": True,
+        "retrain": True,
+        "features": [
+            {"feature": "b", "method": "ks", "statistic": 0.4, "p_value": 0.001, "psi": 0.3,
+             "psi_band": "significant", "drift": True},
+        ],
+    }  # fmt: skip
+    lines = markdown("drift", report).splitlines()
+    assert lines[0] == "### Data Drift: ⚠️ the new data drifted (a warning)"
+    assert "1 of 1 features drifted (share 0.50); dataset drift: yes." in lines
+    calm = {**report, "dataset_drift": False, "retrain": False}
+    assert markdown("drift", calm, "Drift").splitlines()[0] == "### Drift: ✅ no dataset drift"
+    with pytest.raises(InputError, match="drift report: the JSON has no features"):
+        markdown("drift", {"drift_share": 0})
+
+
 def test_a_failed_command_is_reported_as_an_error_of_its_step():
     payload = {"error": "data x.csv: no such file", "exit_code": 2}
     assert markdown("train", payload) == (

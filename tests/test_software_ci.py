@@ -22,10 +22,16 @@ from mlcicd.software_ci import (
     lint_sources,
     run_software_ci,
     run_unit_tests,
+    scale_app,
+    software_ci_code_sweep,
     software_ci_sweep,
 )
 
 N_SAMPLE_TESTS = 13  # the test methods in mlcicd/sample_app/checks_invoice.py
+SAMPLE_LINES = sum(
+    (APP_SOURCE / name).read_text().count("\n")
+    for name in ("__init__.py", "checks_invoice.py", "invoice.py")
+)
 SOURCES = ["__init__.py", "checks_invoice.py", "invoice.py"]
 SUBTOTAL = "return self.unit_price * self.quantity"
 
@@ -46,7 +52,8 @@ def test_every_step_runs_and_passes(tmp_path):
     assert result.ok
     assert [s.name for s in result.steps] == list(STEPS)
     assert all(s.ok for s in result.steps)
-    assert result.step("checkout").metrics == {"files": 3}
+    assert result.step("checkout").metrics == {"files": 3, "lines": SAMPLE_LINES}
+    assert (result.source_files, result.source_lines, result.tests_run) == (3, SAMPLE_LINES, 13)
     assert result.step("byte_compile").metrics == {"files": 3, "errors": 0}
     assert result.step("lint").metrics == {"files": 3, "findings": 0}
     assert result.step("unit_tests").metrics == {
@@ -257,7 +264,7 @@ def test_bad_run_parameters(tmp_path, kwargs, message):
 @pytest.mark.parametrize(
     ("args", "kwargs", "message"),
     [
-        (((),), {}, "data_rows: empty"),
+        (((),), {}, "data_rows: empty; give at least one value"),
         ((100,), {}, "data_rows: expected a list of row counts"),
         (((10, -5),), {}, "data_rows: must not be negative, got -5"),
         (((10,),), {"repeats": 0}, "repeats: must be at least 1, got 0"),
@@ -267,3 +274,80 @@ def test_bad_sweep_parameters(tmp_path, args, kwargs, message):
     with pytest.raises(InputError, match=message):
         software_ci_sweep(*args, workdir=tmp_path / "w", progress=False, **kwargs)
     assert not (tmp_path / "w").exists()
+
+
+# --------------------------------------------------------------- what the cost does grow with
+
+
+def test_scale_app_writes_real_deterministic_code_and_tests(tmp_path):
+    pkg = scale_app(tmp_path / "a", 3, tests_per_module=4, seed=7)
+    names = sorted(p.name for p in pkg.glob("*.py"))
+    generated = [f"gen_000{i}.py" for i in (1, 2, 3)]
+    assert names == sorted(SOURCES + generated + [f"checks_{n}" for n in generated])
+    assert find_lint_problems(pkg) == ()  # generated code is as clean as the app
+    again = scale_app(tmp_path / "b", 3, tests_per_module=4, seed=7)
+    other = scale_app(tmp_path / "c", 3, tests_per_module=4, seed=8)
+    text = {p.name: p.read_bytes() for p in pkg.glob("*.py")}
+    assert text == {p.name: p.read_bytes() for p in again.glob("*.py")}  # same seed, same bytes
+    assert text != {p.name: p.read_bytes() for p in other.glob("*.py")}
+    step = run_unit_tests(pkg)
+    assert step.ok and step.metrics["tests_run"] == N_SAMPLE_TESTS + 3 * 4
+    # the generated tests check something: a wrong function fails its test
+    module = pkg / "gen_0002.py"
+    module.write_text(module.read_text().replace(") % ", ") // ", 1))
+    step = run_unit_tests(pkg)
+    assert not step.ok and step.metrics["failures"] == 1 and "test_f0" in step.detail
+    # and the folder is replaced, not merged, on a smaller re-run
+    assert sorted(p.name for p in scale_app(tmp_path / "a", 0).glob("*.py")) == SOURCES
+
+
+def test_operations_grow_with_the_code_and_its_tests(tmp_path):
+    per_module = 5
+    for modules in (0, 4, 12):
+        result = run_software_ci(tmp_path / "w", code_modules=modules, tests_per_module=per_module)
+        files, tests = 3 + 2 * modules, N_SAMPLE_TESTS + per_module * modules
+        assert result.ok and (result.code_modules, result.source_files) == (modules, files)
+        assert result.tests_run == tests
+        # checkout, compile, lint and build handle every file; unit_tests runs every test
+        assert [s.operations for s in result.steps] == [files, files, files, tests, files]
+        assert result.operations == 4 * files + tests
+    assert result.tests_per_module == per_module
+    assert sorted(p.name for p in (tmp_path / "w").iterdir()) == sorted(
+        [MARKER, "data", "dist", "origin", "src"]
+    )
+    with tarfile.open(tmp_path / "w" / "dist" / "sample_app-1.0.0.tar.gz", "r:gz") as tar:
+        assert len(tar.getnames()) == 3 + 2 * 12
+
+
+def test_code_sweep_counts_files_lines_and_tests_and_keeps_the_data_fixed(tmp_path):
+    sweep = software_ci_code_sweep(
+        (0, 2, 6), tests_per_module=3, data_rows=40, workdir=tmp_path / "w", repeats=2,
+        progress=False, warmup=False,
+    )  # fmt: skip
+    assert set(sweep["factor"]) == {"code_modules"} and sweep["ok"].all()
+    assert len(sweep) == 3 * 2 * len(STEPS)
+    sizes = sweep.groupby("value")[["files", "tests", "lines"]].max()
+    assert sizes["files"].tolist() == [3, 7, 15]
+    assert sizes["tests"].tolist() == [13, 19, 31]
+    lines = sizes["lines"].tolist()
+    assert lines[0] == SAMPLE_LINES and lines[0] < lines[1] < lines[2]
+    assert (lines[2] - lines[0]) == 3 * (lines[1] - lines[0])  # every module adds the same lines
+    work = sweep.groupby(["value", "repeat"])["operations"].sum().unstack()
+    assert work[0].tolist() == work[1].tolist() == [4 * 3 + 13, 4 * 7 + 19, 4 * 15 + 31]
+    assert len(pd.read_csv(tmp_path / "w" / "data" / "rows.csv")) == 40
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"code_modules": -2}, "code_modules: must not be negative, got -2"),
+        ({"code_modules": 2, "tests_per_module": 0}, "tests_per_module: must be at least 1"),
+        ({"tests_per_module": 1.5}, "tests_per_module: must be a whole number"),
+    ],
+)
+def test_bad_code_size_parameters(tmp_path, kwargs, message):
+    with pytest.raises(InputError, match=message):
+        run_software_ci(tmp_path / "w", **kwargs)
+    assert not (tmp_path / "w").exists()
+    with pytest.raises(InputError, match="code_modules: expected a list of module counts"):
+        software_ci_code_sweep(5, workdir=tmp_path / "w", progress=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mlcicd.errors import InputError
-from mlcicd.widgets import Explorer, SelfCheck
+from mlcicd.widgets import Explorer, SelfCheck, question_bank
 
 
 def test_self_check_grades_and_explains():
@@ -77,3 +77,27 @@ def test_explorer_draws_into_an_image_widget():
     ex.update(n=7)
     assert ex._image.value != first
     assert box.children[-1] is ex._image
+
+
+def test_self_check_gives_each_wrong_option_its_own_feedback():
+    q = SelfCheck(
+        "2 + 2?", ["3", "4", "5"], 1, "Arithmetic.", feedback={0: "one short", 2: "one over"}
+    )
+    assert q.check(0) == (False, "Not quite: one short")
+    assert q.check(2) == (False, "Not quite: one over")
+    assert q.check(1) == (True, "Correct. Arithmetic.")
+    with pytest.raises(InputError, match="feedback"):
+        SelfCheck("?", ["a", "b"], 0, feedback={0: "the answer cannot be wrong"})
+
+
+def test_question_bank_checks_entries_and_hands_out_fresh_questions():
+    bank = {"q": {"question": "2 + 2?", "options": ["3", "4"], "answer": 1, "feedback": {0: "no"}}}
+    ask = question_bank(bank)
+    first, second = ask("q"), ask("q")
+    assert first is not second and first.check(1)[0]
+    with pytest.raises(InputError, match="unknown id 'x'"):
+        ask("x")
+    with pytest.raises(InputError, match="answer"):
+        question_bank({"bad": {"question": "?", "options": ["a", "b"], "answer": 5}})
+    with pytest.raises(InputError, match="question 'typo'"):
+        question_bank({"typo": {"question": "?", "options": ["a", "b"], "answr": 0}})

@@ -19,7 +19,16 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
-SEED_STEPS = ["Data Validation", "Train Model", "Test Model", "Deploy Model", "Monitor"]
+SEED_STEPS = ["Data Validation", "Train Model", "Test Model", "Deploy Model"]
+# lesson 8's order: the new data is checked for drift before training; monitoring comes last
+ML_STEPS = [
+    "Data Validation",
+    "Data Drift",
+    "Train Model",
+    "Test Model",
+    "Deploy Model",
+    "Production Monitoring",
+]
 # installs the package from the network on GitHub; here it is installed already (.venv)
 INSTALL_STEP = ("Install mlcicd", "python -m pip install -e .")
 
@@ -72,9 +81,9 @@ def test_ml_pipeline_has_the_seed_steps_in_order_each_an_mlcicd_command():
     assert job["defaults"]["run"]["shell"] == "bash"
     all_steps = steps(wf)
     names = [s.get("name") for s in all_steps]
-    positions = [names.index(n) for n in SEED_STEPS]
-    assert positions == sorted(positions), f"seed steps out of order: {names}"
-    for name in SEED_STEPS:
+    positions = [names.index(n) for n in ML_STEPS]
+    assert positions == sorted(positions), f"steps out of order: {names}"
+    for name in ML_STEPS:
         run = all_steps[names.index(name)]["run"]
         assert re.search(r"^mlcicd \S+", run, re.M), f"{name}: no mlcicd command"
         assert '>> "$GITHUB_STEP_SUMMARY"' in run, f"{name}: writes nothing to the job summary"
@@ -84,7 +93,10 @@ def test_ml_pipeline_has_the_seed_steps_in_order_each_an_mlcicd_command():
     upload = next(s for s in all_steps if uses(s) == "actions/upload-artifact")
     assert restore["with"]["path"] == save["with"]["path"] == "ml-run/registry"
     assert names.index(restore["name"]) < names.index("Test Model")
-    assert names.index(save["name"]) > names.index("Monitor") and save["if"] == "always()"
+    assert (
+        names.index(save["name"]) > names.index("Production Monitoring")
+        and save["if"] == "always()"
+    )
     assert upload["with"]["path"].rstrip("/") == "ml-run" and upload["if"] == "always()"
     assert (names.index(INSTALL_STEP[0]), all_steps[names.index(INSTALL_STEP[0])]["run"]) == (
         2,
@@ -128,10 +140,14 @@ def test_ml_pipeline_steps_pass_and_write_metrics_and_gate_decision_to_the_summa
     """All steps in one test: under pytest-xdist a shared fixture could run the pipeline twice."""
     summary_file = tmp_path / "summary.md"
     ran = run_steps(load("ml-pipeline.yml"), tmp_path, summary_file)
-    assert ran == ["Export the dataset", *SEED_STEPS]
+    assert ran == ["Export the dataset", *ML_STEPS]
     out = tmp_path / "ml-run"
-    sizes = [len(pd.read_csv(out / f"{n}.csv")) for n in ("train", "holdout", "current")]
-    assert sizes == [426, 143, 200]
+    names = ("reference", "train", "holdout", "current")
+    sizes = [len(pd.read_csv(out / f"{n}.csv")) for n in names]
+    assert sizes == [426, 319, 107, 143]
+    drift = json.loads((out / "drift.json").read_text())
+    assert drift["n_reference"] == 426 and drift["n_current"] == 319
+    assert drift["dataset_drift"] is False
     gate = json.loads((out / "gate.json").read_text())
     assert gate["blessed"] is True and gate["metrics"]["accuracy"] >= 0.90
     assert gate["production_metrics"] is None  # a fresh registry: nothing to compare with yet
@@ -140,17 +156,19 @@ def test_ml_pipeline_steps_pass_and_write_metrics_and_gate_decision_to_the_summa
     assert registry["aliases"] == {"production": 1}
     assert (out / "registry" / "versions" / "0001" / "model.skops").is_file()
     monitor = json.loads((out / "monitor.json").read_text())
-    assert monitor["retrain"] is False and monitor["n_current"] == 200
+    assert monitor["retrain"] is False and monitor["n_current"] == 143
 
     summary = summary_file.read_text(encoding="utf-8")
     headings = [line for line in summary.splitlines() if line.startswith("### ")]
     assert headings == [
-        "### Data Validation (holdout.csv): ✅ valid (143 rows, 31 columns)",
+        "### Data Validation (train.csv): ✅ valid (319 rows, 31 columns)",
+        "### Data Validation (holdout.csv): ✅ valid (107 rows, 31 columns)",
+        "### Data Drift (train.csv against reference.csv): ✅ no dataset drift",
         "### Train Model: ✅ logistic_regression",
         "### Test Model: quality gate ✅ blessed",
         "### Deploy Model: ✅ version 1 is in production",
         "### Model registry: 1 version",
-        "### Monitor: ✅ keep the production model",
+        "### Production Monitoring: ✅ keep the production model",
     ]
     metrics, base = gate["metrics"], gate["baseline_metrics"]
     assert f"| accuracy | {metrics['accuracy']:.4f} | – | {base['accuracy']:.4f} |" in summary

@@ -1,5 +1,5 @@
 """What lesson 2 (data validation) computes and draws: broken data batches, a reviewed schema,
-validation before training.
+validation before training; the lesson's self-checks and results.
 
 The notebook calls these functions (and the explorer built from them); the tests call them too,
 without a browser. Each ``draw_*`` function plots on a matplotlib axis it is given.
@@ -15,18 +15,21 @@ without a browser. Each ``draw_*`` function plots on a matplotlib axis it is giv
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from mlcicd.course import save_results
 from mlcicd.data import TARGET
 from mlcicd.errors import InputError
 from mlcicd.lessons._common import BAD, GOOD, GREY, _accuracy, _check_share, _two_panels
 from mlcicd.training import ModelSpec, TrainedModel, train_model
 from mlcicd.validation import ColumnSchema, Schema, ValidationReport, infer_schema, validate_data
-from mlcicd.widgets import Explorer
+from mlcicd.widgets import Explorer, question_bank
 
 UNIT_COLUMN = "mean_radius"  # the column the lessons put into a wrong unit
 
@@ -340,3 +343,159 @@ def draw_scale_sweep(sweep: pd.DataFrame, ax, n_holdout: int | None = None) -> N
     ax.set_ylabel(f"holdout accuracy (fraction{rows})")
     ax.set_title("A unit change in one column: silent damage vs validation first")
     ax.legend(loc="lower right")
+
+
+def unit_factor_window(
+    batch: pd.DataFrame, schema: Schema, column: str = UNIT_COLUMN
+) -> tuple[float, float]:
+    """The unit factors ``f`` for which ``batch[column] * f`` stays inside the schema's range.
+
+    From the batch's smallest and largest (positive) values and the schema's bounds: a factor in
+    ``[low, high]`` keeps every value in range, so the range check cannot see it.
+    """
+    values = batch[column].dropna()
+    bounds = schema.column(column)
+    if values.empty or values.min() <= 0 or bounds.min is None or bounds.max is None:
+        raise InputError(
+            f"column {column}: needs positive values and a numeric range in the schema"
+        )
+    low = max(bounds.min, 0) / values.min()
+    return float(low), float(bounds.max / values.max())
+
+
+# ------------------------------------------------------------------------------ self-checks
+
+QUESTIONS = {
+    "keep_the_step": {
+        "question": (
+            "A nightly workflow runs Data Validation, Train Model, Test Model, Deploy Model. Last "
+            "night an upstream export renamed a column; Data Validation failed and nothing was "
+            "trained or deployed. A colleague wants to drop the step: 'Test Model would catch a "
+            "bad model anyway.' What does keeping Data Validation buy the team?"
+        ),
+        "options": [
+            "It checks the training script for syntax errors before it runs",
+            "A batch that does not meet the expected schema and quality is stopped before any "
+            "training, with a report naming the column and the problem",
+            "It compiles the model into a deployable file before testing",
+            "Nothing once Test Model exists: a model trained on bad data always fails its test",
+        ],
+        "answer": 1,
+        "explanation": (
+            "Data validation checks the input of training (columns, types, ranges, missing "
+            "values, categories) against a reviewed schema, so bad data never becomes a model. "
+            "Test Model judges a model after training, and only as well as its test data allows."
+        ),
+        "feedback": {
+            0: "That is a code check (lint, compile, unit tests). The renamed column is in the "
+            "data; the training script did not change.",
+            2: "Nothing is compiled in this workflow: a model is trained, then saved as a file. "
+            "The step's name says what it checks: the data.",
+            3: "Not always: some damage shows only on data the test set does not cover, a holdout "
+            "drawn from the same broken export hides it, and even when it fails, the test says "
+            "'accuracy fell', not which column broke, after paying for training.",
+        },
+    },
+    "silent_unit_error": {
+        "question": (
+            "mean_radius arrives 10x too small and the batch is not validated. What happens when "
+            "the pipeline trains on it?"
+        ),
+        "options": [
+            "Training stops with a type error",
+            "Training succeeds, and the model is silently worse on real data",
+            "Nothing: rescaling one column never changes a model",
+            "Training succeeds, and the model only gets worse if the data also has gaps",
+        ],
+        "answer": 1,
+        "explanation": (
+            "In section 3 training finished without an error or a warning, and the model's holdout "
+            "accuracy fell below the 'always benign' guess. Only a check that compares the data "
+            "with a schema notices."
+        ),
+        "feedback": {
+            0: "The values are still numbers, so every type check passes; nothing stops training.",
+            2: "The model learned weights for the wrong scale: in section 3 its holdout accuracy "
+            "fell far below the clean model's.",
+            3: "Section 3 trained on the unit change alone (no gaps) and the model was already "
+            "far worse on the holdout.",
+        },
+    },
+    "fingerprint": {
+        "question": (
+            "You fix one typo in one cell of a 10,000-row training file. What happens to its "
+            "fingerprint?"
+        ),
+        "options": [
+            "Nothing: the change is too small to matter",
+            "It changes completely: any change of content gives a new id",
+            "Only its last few digits change",
+            "It changes only if the file is renamed",
+        ],
+        "answer": 1,
+        "explanation": (
+            "A sha256 hash of the content changes entirely with any change, which is what makes "
+            "it a reliable version id for data."
+        ),
+        "feedback": {
+            0: "Section 5 changed one value of the training split, and its fingerprint changed.",
+            2: "A cryptographic hash spreads any change over the whole digest: the new id shares "
+            "no visible pattern with the old one.",
+            3: "The fingerprint hashes the content, not the name: the split rebuilt from the "
+            "source got the same id, the edited one a new id.",
+        },
+    },
+}
+check_yourself = question_bank(QUESTIONS)
+
+
+# ------------------------------------------------------------------------------ results
+
+
+def record_results(
+    output_dir: str | os.PathLike,
+    *,
+    reports: Mapping[str, ValidationReport],
+    tradeoff: pd.DataFrame,
+    fingerprints: Mapping[str, str],
+    model: TrainedModel,
+    accuracy: Mapping[str, float],
+    benign_share: float,
+    training_refused_gaps: bool,
+    blocked: Mapping[str, bool],
+    window: tuple[float, float],
+    sweep: pd.DataFrame,
+    explorer: Explorer,
+    sizes: Mapping[str, pd.DataFrame] | None = None,
+) -> Path:
+    """Write what lesson 2 computed to ``output_dir/results.json`` (the course's tests read it).
+
+    ``fingerprints`` maps "train", "train, rebuilt from the source", "train, one value changed"
+    and "train, rows reversed" to their ids; ``model`` is the model trained on clean "train";
+    ``sizes`` names frames whose (rows, columns) the lesson states, e.g. ``{"train": train}``.
+    """
+    fp = fingerprints
+    return save_results(
+        output_dir,
+        {
+            "anomaly_kinds": {
+                name: sorted({a.kind for a in r.anomalies}) for name, r in reports.items()
+            },
+            "all_at_once_anomalies": len(reports["all at once"].anomalies),
+            "slack_tradeoff": {col: tradeoff[col].tolist() for col in tradeoff.columns},
+            "fingerprints": {
+                "same_content_same_id": fp["train"] == fp["train, rebuilt from the source"],
+                "one_value_changed_new_id": fp["train"] != fp["train, one value changed"],
+                "row_order_new_id": fp["train"] != fp["train, rows reversed"],
+                "model_records_data_version": model.metadata["data_fingerprint"] == fp["train"],
+            },
+            "accuracy": dict(accuracy),
+            "benign_share": float(benign_share),
+            "training_refused_gaps": bool(training_refused_gaps),
+            "blocked_by_validation": dict(blocked),
+            "unit_factor_window": [float(w) for w in window],
+            "sweep": {col: sweep[col].tolist() for col in sweep.columns},
+            "explorer": dict(explorer.last_result),
+            "shapes": {name: list(frame.shape) for name, frame in (sizes or {}).items()},
+        },
+    )

@@ -1,6 +1,6 @@
 """What lesson 4 (deployment and rollback) computes and draws: a versioned model registry, its
-aliases over time, a rollback decided from live accuracy, a tampered artifact, a reproduced
-version.
+aliases over time, a rollback decided from live accuracy (for a bad deploy, not for drift), a
+tampered artifact, a reproduced version; the lesson's self-checks and results.
 
 The notebook calls these functions (and the explorer built from them); the tests call them too,
 without a browser. Each ``draw_*`` function plots on a matplotlib axis it is given.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlcicd.course import save_results
 from mlcicd.data import TARGET, fingerprint
 from mlcicd.errors import InputError
 from mlcicd.evaluation import METRICS, GateDecision, evaluate_model, validate_model
@@ -24,7 +26,7 @@ from mlcicd.lessons._common import BAD, BLUE, GOOD, GREY
 from mlcicd.registry import ModelVersion, Registry
 from mlcicd.training import ModelSpec, TrainedModel, model_fingerprint, save_model, train_model
 from mlcicd.validation import Schema
-from mlcicd.widgets import Explorer
+from mlcicd.widgets import Explorer, question_bank
 
 
 def fresh_registry(root: str | Path) -> Registry:
@@ -150,23 +152,44 @@ def live_accuracy(
 def rollback_decision(
     live: pd.DataFrame, *, min_accuracy: float = 0.90, tolerance: float = 0.01
 ) -> tuple[bool, tuple[str, ...]]:
-    """Roll back when production's mean live accuracy misses ``min_accuracy`` or trails the
-    previous model on the same weeks by more than ``tolerance``."""
+    """Roll back when the deploy made things worse: on the same live weeks, production trails the
+    previous model by more than ``tolerance`` and the previous model meets ``min_accuracy``.
+
+    When production misses ``min_accuracy`` but the previous model is no better on the same rows,
+    the deploy is not the cause (the data changed): the answer is to retrain, not to roll back,
+    and the reasons say so.
+    """
     mean = live.groupby("alias")["accuracy"].mean()
     version = live.groupby("alias")["version"].first()
     if "production" not in mean:
         raise InputError("live: no rows for the production model")
     prod, reasons = mean["production"], []
-    if prod < min_accuracy:
+    below = prod < min_accuracy
+    if below:
         reasons.append(
             f"production v{version['production']} live accuracy {prod:.3f} < {min_accuracy:.3f}"
         )
-    if "previous" in mean and mean["previous"] - prod > tolerance:
+    if "previous" not in mean:
+        if below:
+            reasons.append("no previous version to roll back to: retrain on recent labelled data")
+        return False, tuple(reasons)
+    prev, prev_v = mean["previous"], version["previous"]
+    trails = prev - prod > tolerance
+    if trails:
         reasons.append(
-            f"production v{version['production']} trails previous v{version['previous']} by "
-            f"{mean['previous'] - prod:.3f} (tolerance {tolerance:.3f})"
+            f"production v{version['production']} trails previous v{prev_v} by "
+            f"{prev - prod:.3f} (tolerance {tolerance:.3f})"
         )
-    return bool(reasons), tuple(reasons)
+    if trails and prev >= min_accuracy:
+        return True, tuple(reasons)
+    if below:
+        reasons.append(
+            f"previous v{prev_v} scores {prev:.3f} on the same weeks, also below "
+            f"{min_accuracy:.3f}" if prev < min_accuracy else
+            f"previous v{prev_v} scores {prev:.3f} on the same weeks, within the tolerance"
+        )  # fmt: skip
+        reasons.append("the deploy is not the cause: retrain on recent labelled data")
+    return False, tuple(reasons)
 
 
 def draw_live_accuracy(live: pd.DataFrame, ax, min_accuracy: float = 0.90) -> None:
@@ -276,3 +299,179 @@ def version_explorer(registry: Registry, holdout: pd.DataFrame, *, target=TARGET
     }
     compute = functools.partial(version_explorer_compute, registry, holdout, target=target)
     return Explorer(controls, compute, draw_versions, describe_versions, figsize=(8, 4))
+
+
+# ------------------------------------------------------------------------------ self-checks
+
+QUESTIONS = {
+    "commit_is_not_enough": {
+        "question": (
+            "An auditor asks what produced the model that served last March. For the web shop's "
+            "checkout service, the commit hash of the release answers the same question. Why is "
+            "a commit hash not enough for the model?"
+        ),
+        "options": [
+            "It is enough: the training code in that commit determines the model",
+            "The model also depends on the data version and the training settings, so those "
+            "must be versioned and recorded with the model, too",
+            "Git cannot store binary files such as model files",
+            "It is never answerable: retrained models cannot be traced",
+        ],
+        "answer": 1,
+        "explanation": (
+            "A model is code plus data plus training settings. The registry records all three "
+            "with each version (data fingerprint, parameters and seed, gate decision, file hash), "
+            "which is what lets section 6 retrain versions 1 to 3 into identical models."
+        ),
+        "feedback": {
+            0: "The same code trained on another data version gives another model: version 4 "
+            "here came from the same code as version 3 and a broken batch.",
+            2: "Git can store binary files; the trouble is that the file alone does not say which "
+            "data and settings produced it.",
+            3: "They can, when the pipeline records the data fingerprint, the parameters and the "
+            "seed: versions 1 to 3 retrained into the identical models.",
+        },
+    },
+    "what_rollback_does": {
+        "question": (
+            "Production v4 turns out bad and you call registry.rollback(). What happens to v4?"
+        ),
+        "options": [
+            "It is deleted from the registry",
+            "It stops serving but stays in the registry as a record",
+            "It becomes the 'previous' version, ready to come back",
+            "It is retrained automatically on fresh data",
+        ],
+        "answer": 1,
+        "explanation": (
+            "Rollback moves the aliases back (production v3, previous v2); versions are never "
+            "changed or removed, so v4 remains for the audit."
+        ),
+        "feedback": {
+            0: "The registry only ever adds: after the rollback above, 'versions kept' still "
+            "lists v4.",
+            2: "The aliases move back along the history: the old 'previous' (v3) serves and the "
+            "one before it (v2) becomes 'previous'.",
+            3: "Rollback changes which existing version serves; nothing is trained.",
+        },
+    },
+    "rollback_or_retrain": {
+        "question": (
+            "Three weeks after a deploy, the live accuracy of production v7 falls below the "
+            "required level. Scored on the same labelled weeks, the previous version v6 falls "
+            "just as far. What should the team do?"
+        ),
+        "options": [
+            "Roll back to v6: rollback is the safe answer to any drop in live accuracy",
+            "Retrain on recent labelled data and gate the new model: the data changed, not the "
+            "deploy",
+            "Lower the required accuracy until the alarm stops",
+            "Delete v7 from the registry so it can never serve again",
+        ],
+        "answer": 1,
+        "explanation": (
+            "Rollback undoes a bad deploy: it helps when the previous version does better on the "
+            "same live data. When both fall together, the world moved away from the training "
+            "data; a model trained on recent data, gated as usual, is the fix (lesson 5)."
+        ),
+        "feedback": {
+            0: "v6 is no better on the same weeks, so serving it fixes nothing; section 4's "
+            "drifted weeks show the decision rule refusing this rollback.",
+            2: "That hides the problem from the monitor; the model still answers worse.",
+            3: "The registry never deletes a version: it is the record of what served. And v7 "
+            "is not worse than v6 here.",
+        },
+    },
+    "hash_check": {
+        "question": (
+            "The registry refuses a model file whose sha256 does not match its record. Why not "
+            "just load it?"
+        ),
+        "options": [
+            "A changed file would load more slowly",
+            "The hash proves the file is the exact model that passed the gate; any other file "
+            "is not",
+            "skops cannot read a file after it has been changed",
+            "The registry also refuses files that were only renamed",
+        ],
+        "answer": 1,
+        "explanation": (
+            "The replaced file in section 5 was a perfectly valid model, just not the one that "
+            "was gated. Only the recorded hash can tell."
+        ),
+        "feedback": {
+            0: "Speed has nothing to do with it: the replaced file loaded fine as a plain file.",
+            2: "It can: section 5 loaded the replaced file without complaint. The file was "
+            "valid, just not the gated one.",
+            3: "The hash covers the file's content, not its name; the check is about which "
+            "model the bytes are.",
+        },
+    },
+}
+check_yourself = question_bank(QUESTIONS)
+
+
+# ------------------------------------------------------------------------------ results
+
+
+def record_results(
+    output_dir: str | os.PathLike,
+    *,
+    registry: Registry,
+    steps: Sequence[Mapping],
+    refused: str,
+    bad_version: ModelVersion,
+    bad_decision: GateDecision,
+    intended: GateDecision,
+    live: pd.DataFrame,
+    rollback: tuple[bool, Sequence[str]],
+    drift_live: pd.DataFrame,
+    drift_rollback: tuple[bool, Sequence[str]],
+    tamper_detected: bool,
+    reproduced: pd.DataFrame,
+    explorer: Explorer,
+) -> Path:
+    """Write what lesson 4 computed to ``output_dir/results.json`` (the course's tests read it).
+
+    ``rollback`` and ``drift_rollback`` are :func:`rollback_decision` results for the bad deploy
+    and for the drifted weeks; ``reproduced`` is indexed by version.
+    """
+    versions = registry.versions()
+    return save_results(
+        output_dir,
+        {
+            "versions": [v.version for v in versions],
+            "models": {v.version: v.metadata["model_name"] for v in versions},
+            "gate_thresholds": {
+                v.version: v.metadata["gate"]["thresholds"].get("accuracy") for v in versions
+            },
+            "steps": list(steps),
+            "refused_deploy": refused,
+            "bad_version": bad_version.version,
+            "bad_accuracy": bad_decision.metrics["accuracy"],
+            "bad_blessed_by_loosened_gate": bad_decision.blessed,
+            "intended_gate_reasons": list(intended.reasons),
+            "live_accuracy": live.groupby("alias")["accuracy"].mean().round(6).to_dict(),
+            "roll_back": rollback[0],
+            "rollback_reasons": list(rollback[1]),
+            "drift_live_accuracy": drift_live.groupby("alias")["accuracy"]
+            .mean()
+            .round(6)
+            .to_dict(),
+            "drift_versions": drift_live.groupby("alias")["version"].first().to_dict(),
+            "drift_roll_back": drift_rollback[0],
+            "drift_reasons": list(drift_rollback[1]),
+            "rollback_target": registry.get("production").version,
+            "aliases": registry.aliases(),
+            "tamper_detected": bool(tamper_detected),
+            "reproduced": {
+                int(v): {"same_data": bool(row.same_data), "same_model": bool(row.same_model)}
+                for v, row in reproduced.iterrows()
+            },
+            "explorer": {
+                "selected": explorer.last_result["selected"],
+                "scores": {v: s["accuracy"] for v, s in explorer.last_result["scores"].items()},
+                "summary": explorer.summary,
+            },
+        },
+    )
