@@ -7,8 +7,15 @@
 >>> parse_param("n_estimators=50")
 ('n_estimators', 50)
 
+The task (classification or regression) is read from the label or given; each task has its
+models (``MODELS``, ``REGRESSION_MODELS``). A table with category columns or missing values gets
+a preprocessing built from its schema inside the model's pipeline (one-hot encoding on the
+schema's categories, imputers with missing-indicators), so the saved model carries it; a table
+of complete numbers is fitted exactly as before, without any extra step.
+
 Model files are written with skops (no pickle). Loading a file refuses every type outside
-scikit-learn, numpy, scipy and the builtin types, so a model file cannot smuggle in code.
+scikit-learn, numpy, scipy and the builtin types, so a model file cannot smuggle in code; the
+preprocessing steps are scikit-learn types, so they need no extra trust.
 """
 
 from __future__ import annotations
