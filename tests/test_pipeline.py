@@ -364,12 +364,14 @@ def test_result_tables(data):
         "3 model versions: 3 training + validation cycles run; 3 deployed, 0 rejected, 0 failed"
     )
     wide = result.to_frame(fingerprints=True).set_index(["version", "stage"])
+    # train_model's schema parameter takes the run's schema (its preprocessing is built from it)
     assert set(wide.loc[(1, "train"), "fingerprints"]) == {
         "df",
         "data_fingerprint",
         "target",
         "spec",
         "seed",
+        "schema",
     }
     assert pd.isna(wide.loc[(1, "deploy"), "key"])  # a side effect is never cached
     payload = result.to_dict()
