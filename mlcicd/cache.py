@@ -153,17 +153,18 @@ class Fingerprints:
         from mlcicd.data import fingerprint
         from mlcicd.training import TrainedModel, model_fingerprint
 
+        if isinstance(value, TrainedModel):  # by the fitted model, not by its metadata
+            spec = canonical_fingerprint(value.spec.to_dict())
+            # a model read from the disk cache or a registry knows its fingerprint: not loaded
+            known = getattr(value, "model_fingerprint", None)
+            return "trained:" + _sha256((known or model_fingerprint(value.model)) + spec)
         if _frozen(value):  # a schema, a spec: plain data that cannot change
             try:
                 return "json:" + canonical_fingerprint(value)
             except TypeError:
                 return None
-
         if isinstance(value, pd.DataFrame):
             return "frame:" + fingerprint(value)
-        if isinstance(value, TrainedModel):
-            spec = canonical_fingerprint(value.spec.to_dict())
-            return "trained:" + _sha256(model_fingerprint(value.model) + spec)
         return "model:" + model_fingerprint(value)
 
     def code_version(self, func: Callable) -> str:

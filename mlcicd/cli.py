@@ -9,6 +9,11 @@ The seed's workflow (Data Validation, Train Model, Test Model, Deploy Model) bec
     mlcicd deploy model.skops --registry registry/
     mlcicd monitor train.csv current.csv --target target --registry registry/
 
+``pipeline`` and ``train`` keep their results in a run cache on disk (``--cache DIR``, default
+``$MLCICD_CACHE`` or else ``.mlcicd-cache`` in the working directory; ``--no-cache`` to go
+without), so an unchanged
+re-run in a new process (the next CI job) reuses them; ``mlcicd cache info|gc|clear`` manage it.
+
 Exit codes: 0 success or the check passed; 1 the check failed (anomalies, gate rejected, drift
 calls for retraining, deploy refused); 2 bad usage or unreadable input; 3 an internal error (a
 bug: please report it). Errors are one line on stderr, never a traceback. ``--json`` prints one
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +34,8 @@ from typing import Any, NoReturn
 from mlcicd.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, InputError, MlcicdError
 
 EXIT_INTERNAL = 3
+DEFAULT_CACHE = ".mlcicd-cache"  # mlcicd.disk_cache.DEFAULT_DIR, without importing it
+CACHE_ENV = "MLCICD_CACHE"  # overrides the default folder (e.g. one per CI workspace)
 GATE_SUFFIX = ".gate.json"
 DEFAULT_MIN_ACCURACY = 0.90
 REGRESSION_DEFAULT_MIN_R2 = 0.20
@@ -90,6 +98,7 @@ def cmd_train(args: argparse.Namespace) -> _Result:
         resolve_task,
         save_model,
         train_model,
+        write_model_bytes,
     )
 
     params = dict(parse_param(p) for p in args.param)
@@ -110,13 +119,40 @@ def cmd_train(args: argparse.Namespace) -> _Result:
         if extra:
             raise InputError(f"--schema {args.schema}: no column {extra[0]!r} of {args.data}")
     try:
-        labels = df[args.target]
-        task = resolve_task(labels, args.target, args.model, args.task)
+        task = resolve_task(df[args.target], args.target, args.model, args.task)
         spec = ModelSpec(name=args.model or DEFAULT_MODEL[task], params=params)
-        trained = train_model(df, args.target, spec, seed=args.seed, schema=schema, task=task)
     except InputError as exc:
         raise InputError(f"{args.data}: {exc.message}") from None
-    save_model(trained, args.output)
+    cache = _open_cache(args)
+    key = None
+    if cache is not None:
+        from mlcicd.cache import Fingerprints, canonical_fingerprint, stage_key
+
+        fps = Fingerprints()
+        described = None if schema is None else schema.to_dict()
+        params = canonical_fingerprint(
+            {
+                "target": args.target,
+                "spec": spec,
+                "seed": args.seed,
+                "task": task,
+                "schema": described,
+            }
+        )
+        key = stage_key("cli:train", fps.code_version(train_model), {"df": fps.of(df)}, params)
+        hit, trained = cache.get(key)
+    if key is None or not hit:
+        try:
+            trained = train_model(df, args.target, spec, seed=args.seed, schema=schema, task=task)
+        except InputError as exc:
+            raise InputError(f"{args.data}: {exc.message}") from None
+        if cache is not None:
+            cache.put(key, trained)
+    stored = getattr(trained, "skops_bytes", None)  # a cached model: its bytes as they are
+    if stored is not None:
+        write_model_bytes(stored, args.output)
+    else:
+        save_model(trained, args.output)
     meta = trained.metadata
     payload = {
         "model": str(args.output),
@@ -126,11 +162,14 @@ def cmd_train(args: argparse.Namespace) -> _Result:
         "n_rows": meta["n_rows"],
         "data_fingerprint": meta["data_fingerprint"],
         "training_seconds": meta["training_seconds"],
+        "cache": _cache_payload(cache),
     }
     text = (
         f"trained {meta['model_name']} ({meta['task']}) on {meta['n_rows']} rows in "
         f"{meta['training_seconds']:.3f} s -> {args.output}"
     )
+    if cache is not None and cache.hits:
+        text = f"from the run cache ({cache.root}): " + text
     return _Result(EXIT_OK, payload, text)
 
 
@@ -320,11 +359,12 @@ def cmd_pipeline(args: argparse.Namespace) -> _Result:
         raise InputError(f"--versions: must be at least 1, got {args.versions}")
     if args.n_jobs == 0 or args.n_jobs < -1:
         raise InputError(f"--n-jobs: must be a positive number of workers or -1, got {args.n_jobs}")
+    cache = _open_cache(args)
     result = run_versions(
         args.versions,
         data=load_dataset(),
         registry=args.registry,
-        cache=None,  # a fresh process has nothing cached; "--validation each" must mean each
+        cache=cache,  # with a run cache, a check of data already checked is a hit (recorded)
         validation=args.validation,
         n_jobs=args.n_jobs,
         seed=args.seed,
@@ -338,11 +378,67 @@ def cmd_pipeline(args: argparse.Namespace) -> _Result:
         "counts": dict(result.counts),
         "deployed": list(result.deployed),
         "blessed": sorted(v for v, d in result.decisions.items() if d.blessed),
+        "outcomes": {str(v): o for v, o in result.outcomes.items()},
+        "cache": _cache_payload(cache),
     }
-    return _Result(EXIT_OK, payload, result.summary_table())
+    text = result.summary_table()
+    if cache is not None:
+        text += f"\nrun cache {cache.root}: {cache.hits} hits, {cache.misses} misses"
+    return _Result(EXIT_OK, payload, text)
+
+
+def cmd_cache(args: argparse.Namespace) -> _Result:
+    from mlcicd.disk_cache import DiskCache, parse_size
+
+    root = Path(args.cache)
+    if root.exists() and not root.is_dir():
+        raise InputError(f"--cache {root}: is a file, expected a cache folder")
+    cache = DiskCache(root)
+    if args.action == "info":
+        info = cache.info()
+        text = f"run cache {root}: {info.entries} entries, {info.bytes / 1e6:.2f} MB" + (
+            f", {info.temporary_files} temporary files" if info.temporary_files else ""
+        )
+        return _Result(EXIT_OK, info.to_dict(), text)
+    if args.action == "clear":
+        entries = len(cache)
+        cache.clear()
+        return _Result(
+            EXIT_OK, {"removed": entries}, f"run cache {root}: removed {entries} entries"
+        )
+    if args.max_size is None:
+        raise InputError("cache gc: --max-size is required (e.g. --max-size 500M)")
+    done = cache.gc(parse_size(args.max_size))
+    text = (
+        f"run cache {root}: removed {done.removed} least recently used entries "
+        f"({done.freed_bytes / 1e6:.2f} MB); kept {done.kept} ({done.kept_bytes / 1e6:.2f} MB)"
+    )
+    return _Result(EXIT_OK, done.to_dict(), text)
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _open_cache(args: argparse.Namespace) -> Any:
+    """The run cache the options ask for (``None`` with ``--no-cache``)."""
+    if args.no_cache:
+        return None
+    from mlcicd.disk_cache import DiskCache
+
+    return DiskCache(args.cache)
+
+
+def _cache_payload(cache: Any) -> dict[str, Any] | None:
+    """Hits and misses for ``--json``; an entry that failed its check is also reported on stderr."""
+    if cache is None:
+        return None
+    for key in cache.corrupt:
+        print(
+            f"mlcicd: warning: run cache {cache.root}: entry {key[:12]} failed its sha256 check; "
+            "recomputed and written again",
+            file=sys.stderr,
+        )
+    return {"dir": str(cache.root), **cache.stats(), "corrupt_keys": list(cache.corrupt)}
 
 
 def _file_sha256(path: str | Path) -> str:
@@ -417,19 +513,35 @@ def _model_names() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    cache_dir = os.environ.get(CACHE_ENV) or DEFAULT_CACHE
     common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    cached = _Parser(add_help=False)
+    cached.add_argument(
+        "--cache",
+        default=cache_dir,
+        metavar="DIR",
+        help=f"the run cache folder, kept between runs (default: ${CACHE_ENV} or {DEFAULT_CACHE})",
+    )
+    cached.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write the run cache"
+    )
 
     parser = _Parser(prog="mlcicd", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     def add(
-        name: str, func, help_: str, example: str = "", details: str = ""
+        name: str,
+        func,
+        help_: str,
+        example: str = "",
+        details: str = "",
+        parents: tuple[argparse.ArgumentParser, ...] = (),
     ) -> argparse.ArgumentParser:
         p = sub.add_parser(
             name,
-            parents=[common],
+            parents=[common, *parents],
             help=help_,
             description=f"{help_}. {details}" if details else help_,
             epilog=f"example: {example}" if example else None,
@@ -488,6 +600,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Category columns are one-hot encoded on the schema's categories (unknown ones at "
         "serving time encode as zeros) and missing values are imputed (median or most "
         "frequent, with a missing-indicator), inside the saved model. Models: " + _model_names(),
+        parents=(cached,),
     )
     p.add_argument("data", metavar="DATA.csv", help="the training data")
     p.add_argument("--target", required=True, help="the label column")
@@ -617,6 +730,7 @@ def build_parser() -> argparse.ArgumentParser:
         "mlcicd pipeline --versions 10 --registry registry/",
         "On the embedded breast-cancer data: validate, train, test and deploy one model per "
         "version, and print the seconds each stage took.",
+        parents=(cached,),
     )
     p.add_argument("--versions", type=int, default=10, help="how many versions (default 10)")
     p.add_argument("--registry", metavar="DIR", help="deploy into this registry folder")
@@ -630,6 +744,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--n-jobs", type=int, default=1, help="parallel workers, -1 for one per core (default 1)"
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    p = add(
+        "cache",
+        cmd_cache,
+        "show, shrink (least recently used first) or empty the run cache",
+        "mlcicd cache gc --max-size 500M",
+    )
+    p.add_argument(
+        "action",
+        choices=("info", "gc", "clear"),
+        help="info: entries and size; gc: drop the least recently used down to --max-size; "
+        "clear: drop everything",
+    )
+    p.add_argument(
+        "--cache",
+        default=cache_dir,
+        metavar="DIR",
+        help=f"default: ${CACHE_ENV} or {DEFAULT_CACHE}",
+    )
+    p.add_argument("--max-size", metavar="SIZE", help="gc: keep at most this much (500M, 2G)")
     return parser
 
 

@@ -69,6 +69,7 @@ __all__ = [
 
 VALIDATION_MODES = ("each", "once", "off")
 DEPLOYED = "deployed"
+ALREADY_DEPLOYED = "already deployed"  # the registry held this model: nothing new was stored
 
 
 # ---------------------------------------------------------------------------------- the result
@@ -82,7 +83,9 @@ class PipelineResult(RecordTables):
     ``cycles`` (versions whose training and gate both really ran: the seed's "training +
     validation cycles"), ``cache_hits`` and ``cache_misses``; ``from_cache``: per stage, how
     often its result came from the cache. ``deployed``: registry versions (or loop versions
-    without a registry) in deploy order; ``outcomes``: version -> deployed/rejected/failed.
+    without a registry) in deploy order; ``outcomes``: version -> deployed/already
+    deployed/rejected/failed ("already deployed": a model the registry held, promoted again
+    without storing anything new, as in an unchanged re-run).
     """
 
     records: list[StageRecord]
@@ -101,11 +104,13 @@ class PipelineResult(RecordTables):
         n = len(self.outcomes)
         tally = {
             k: sum(v == k for v in self.outcomes.values())
-            for k in ("deployed", "rejected", "failed")
+            for k in (DEPLOYED, ALREADY_DEPLOYED, "rejected", "failed")
         }
+        already = tally[ALREADY_DEPLOYED]
         foot = (
             f"{n} model versions: {self.counts['cycles']} training + validation cycles run; "
-            f"{tally['deployed']} deployed, {tally['rejected']} rejected, {tally['failed']} failed"
+            f"{tally[DEPLOYED]} deployed, {f'{already} already deployed, ' if already else ''}"
+            f"{tally['rejected']} rejected, {tally['failed']} failed"
         )
         return super().summary_table() + "\n" + foot
 
@@ -293,11 +298,17 @@ class _Loop:
             self.records += run.records
             if "validate_model" in run.values:
                 self.decisions[v] = run.values["validate_model"]
+            outcome = run.outcome
             if "deploy" in run.values:
-                self.deployed.append(run.values["deploy"])
+                deployed = run.values["deploy"]  # a ModelVersion, or the loop's version number
+                number = getattr(deployed, "version", deployed)
+                self.deployed.append(number)
                 scored = {self.data_index(v): values["evaluate"]}
-                self.production = (run.values["deploy"], values["train"], scored)
-            self.outcomes[v] = DEPLOYED if "deploy" in run.values else run.outcome
+                self.production = (number, values["train"], scored)
+                outcome = (
+                    ALREADY_DEPLOYED if getattr(deployed, "already_deployed", False) else DEPLOYED
+                )
+            self.outcomes[v] = outcome
 
     def _production_metrics(self, v: int, ctx: dict) -> dict | None:
         """The production model's metrics on this version's holdout (scored once per holdout)."""
@@ -305,12 +316,30 @@ class _Loop:
         d = self.data_index(v)
         if model is None or d in scored:
             return scored.get(d)
-        run = run_stages([st.production_stage()], {**ctx, "trained": model}, version=v)
+        context = {**ctx, "trained": model}
+        run = run_stages(
+            [st.production_stage()], context, version=v, cache=self.cache, fingerprints=self.fps
+        )
         self.records += run.records
         if run.outcome != OK:  # it cannot score these data: the gate goes without it
             return None
         scored[d] = run.values["evaluate_production"]
         return scored[d]
+
+    def remember_production_scores(self, contexts: dict[int, dict]) -> None:
+        """Put the production model's holdout scores (its ``evaluate`` results) into the cache
+        under ``evaluate_production``'s key: the next run starts from this model and then
+        finds its scores there instead of loading the model to score it again."""
+        number, model, scored = self.production
+        if self.cache is None or self.registry is None or model is None:
+            return
+        stage = st.production_stage()
+        for d, metrics in scored.items():
+            v = next(v for v in contexts if self.data_index(v) == d)
+            plan = plan_stages([stage], {**contexts[v], "trained": model}, None, self.fps)
+            key = plan.keys[stage.name]
+            if key is not None and key not in self.cache:
+                self.cache.put(key, metrics)
 
     def result(self, hits: int, misses: int) -> PipelineResult:
         records = sorted(self.records, key=lambda r: (r.version, stage_rank(r.stage)))
@@ -375,10 +404,12 @@ def run_versions(
     loop = _Loop(specs, frames, target, registry, cache, Fingerprints())
     loop.setup(holdout, seed, need_schema=validation != "off" or registry is not None)
     if registry is not None and "production" in registry.aliases():
-        loop.production = (registry.aliases()["production"], registry.production(), {})
+        # loaded only if a stage needs the estimator (a re-run takes its scores from the cache)
+        loop.production = (registry.aliases()["production"], registry.load_stored(), {})
     contexts = {v: loop.context(v, seed, monitor_batch) for v in loop.specs}
     loop.validate_data(contexts, validation)
     loop.train(contexts, (n_jobs, backend, scheduler, progress))
     loop.gate_and_deploy(contexts, thresholds, tolerance)
+    loop.remember_production_scores(contexts)
     after = (cache.hits, cache.misses) if cache is not None else (0, 0)
     return loop.result(after[0] - before[0], after[1] - before[1])

@@ -31,7 +31,7 @@ import shutil
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,8 @@ class ModelVersion:
     version: int
     path: Path
     metadata: dict[str, Any]
+    # set by deploy when the model was in the registry already (nothing new was stored)
+    already_deployed: bool = field(default=False, compare=False)
 
     @property
     def model_file(self) -> Path:
@@ -199,6 +201,24 @@ class Registry:
     def load(self, ref: int | str = "production") -> TrainedModel:
         """Load version ``ref`` after checking its file against the recorded sha256."""
         version = self.get(ref)
+        return load_model_bytes(self._checked_bytes(version), version.model_file)
+
+    def load_stored(self, ref: int | str = "production") -> TrainedModel:
+        """Version ``ref`` as a :class:`~mlcicd.disk_cache.StoredModel`: file checked as in
+        :meth:`load`, spec and metadata read, the estimator loaded only when first used."""
+        from mlcicd.disk_cache import StoredModel
+        from mlcicd.training import ModelSpec
+
+        version = self.get(ref)
+        data = self._checked_bytes(version)
+        meta = version.metadata
+        training = meta.get("training") or {}
+        if "model_name" not in training or "model_fingerprint" not in meta:
+            return load_model_bytes(data, version.model_file)  # an older layout: load it now
+        spec = ModelSpec(training["model_name"], training["params"])
+        return StoredModel(data, meta["model_fingerprint"], spec, training)
+
+    def _checked_bytes(self, version: ModelVersion) -> bytes:
         path = check_readable_file(version.model_file, "registry model")
         data = path.read_bytes()
         actual = hashlib.sha256(data).hexdigest()
@@ -208,7 +228,7 @@ class Registry:
                 f"registry model {path}: sha256 {actual[:12]}... does not match the recorded "
                 f"{str(expected)[:12]}...; the file was modified, refusing to load it"
             )
-        return load_model_bytes(data, path)
+        return data
 
     def production(self) -> TrainedModel | None:
         """The production model, or None before the first deploy."""
@@ -255,7 +275,10 @@ class Registry:
         """Store ``trained`` as a new version and make it production (previous <- production).
 
         Refused with :class:`CheckFailed` (registry untouched) unless ``decision.blessed``.
-        A model already in the registry (same model fingerprint) is promoted, not copied.
+        A model already in the registry (same model fingerprint) is promoted, not copied, and
+        the version returned has ``already_deployed`` set. A model read from the run cache
+        (:class:`~mlcicd.disk_cache.StoredModel`) brings its skops bytes and fingerprint along,
+        so it is neither loaded nor serialised again here.
         """
         if not isinstance(trained, TrainedModel):
             raise InputError(f"deploy: expected a TrainedModel, got {type(trained).__name__}")
@@ -265,14 +288,19 @@ class Registry:
             why = "; ".join(decision.reasons) or "no reason recorded"
             raise CheckFailed(f"deploy refused: the quality gate did not bless the model ({why})")
         schema_dict = _schema_dict(schema)
-        data = serialize_model(trained)  # serialised once: fingerprinted, hashed and written
-        fingerprint = stored_model_fingerprint(data)
+        data = getattr(trained, "skops_bytes", None)
+        fingerprint = getattr(trained, "model_fingerprint", None)
+        if data is None or fingerprint is None:
+            data = serialize_model(trained)  # serialised once: fingerprinted, hashed and written
+            fingerprint = stored_model_fingerprint(data)
         with self._locked():
             self._remove_leftovers()
             state = self._state()
             version = self.find_by_artifact(fingerprint)
             if version is None:
                 version = self._write_version(trained, data, decision, schema_dict, fingerprint)
+            else:
+                version = replace(version, already_deployed=True)
             self._promote(state, version.version)
         return version
 

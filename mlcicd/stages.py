@@ -67,10 +67,11 @@ def gate(metrics, baseline_metrics, production_metrics, thresholds, tolerance):
 
 
 def deploy(registry, trained, decision, schema, version):
-    """The registry version deployed; without a registry, the loop's version number."""
+    """The registry's :class:`~mlcicd.registry.ModelVersion` deployed (its ``already_deployed``
+    says whether the model was there before); without a registry, the loop's version number."""
     if registry is None:
         return version
-    return registry.deploy(trained, decision, schema=schema).version
+    return registry.deploy(trained, decision, schema=schema)
 
 
 # ---------------------------------------------------------------------------------- verdicts
@@ -140,5 +141,6 @@ def driver_stages(thresholds: Any, tolerance: float) -> list[Stage]:
 
 
 def production_stage() -> Stage:
-    """The production model scored on a holdout it has not been scored on yet."""
-    return Stage("evaluate_production", evaluate, cacheable=False)
+    """The production model scored on a holdout it has not been scored on yet (cached: the
+    key holds the model's fingerprint, so a re-run need not load the model to score it)."""
+    return Stage("evaluate_production", evaluate)

@@ -199,7 +199,7 @@ def test_dask_local_cluster_grades_like_the_local_processes(tmp_path, env):
         course, "quiz", {"ada": source, "bob": with_answer(source, "q5-answer", "answer_5 = 1")}
     )
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster,  \
+                                  dashboard_address=":0") as cluster,  \
             distributed.Client(cluster) as client:  # fmt: skip
         report = ag.autograde_class(course, "quiz", scheduler=client, progress=False)
     scores = {o.student: o.score for o in report.outcomes}

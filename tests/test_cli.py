@@ -233,7 +233,7 @@ def test_pipeline_command_prints_stage_times(tmp_path, capsys):
     assert code == 0
     for stage in ("validate_data", "train", "validate_model", "deploy", "monitor"):
         assert stage in out
-    code, out, _ = run_json(capsys, "pipeline", "--versions", "3")
+    code, out, _ = run_json(capsys, "pipeline", "--versions", "3", "--no-cache")
     assert code == 0 and out["counts"]["train"] == 3
     assert set(out["stage_seconds"]) >= {"train", "validate_model"}
 
@@ -358,3 +358,126 @@ def test_help_explains_every_option_lists_the_models_and_shows_an_example(capsys
     train = " ".join(commands["train"].format_help().split())
     for task, names in MODEL_NAMES.items():
         assert f"{task}: {', '.join(names)}" in train
+
+
+# --- the run cache (issue 10): --cache/--no-cache, cache info|gc|clear, re-runs in a new process
+
+
+@pytest.fixture(autouse=True)
+def _cache_per_test(tmp_path, monkeypatch):
+    """Every test gets its own default run cache, never the working directory's."""
+    monkeypatch.setenv("MLCICD_CACHE", str(tmp_path / "default-cache"))
+
+
+def test_pipeline_json_reports_cache_hits_and_misses(tmp_path, capsys):
+    argv = ["pipeline", "--versions", "2", "--validation", "once", "--cache", tmp_path / "c"]
+    code, first, _ = run_json(capsys, *argv)
+    # split, baseline, infer_schema, validate_data (version 2 reuses version 1's report: a hit),
+    # then train, evaluate and monitor per version
+    assert code == 0 and first["cache"]["hits"] == 1 and first["cache"]["misses"] == 10
+    assert first["cache"]["written"] == 10 and first["counts"]["train"] == 2
+    code, again, _ = run_json(capsys, *argv)
+    assert code == 0 and (again["cache"]["hits"], again["cache"]["misses"]) == (11, 0)
+    assert again["counts"]["train"] == 0 and again["cache"]["dir"] == str(tmp_path / "c")
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and f"run cache {tmp_path / 'c'}: 11 hits, 0 misses" in out
+
+
+def test_no_cache_reads_and_writes_nothing(tmp_path, capsys):
+    code, out, _ = run_json(capsys, "pipeline", "--versions", "2", "--no-cache")
+    assert code == 0 and out["cache"] is None and out["counts"]["train"] == 2
+    assert not (tmp_path / "default-cache").exists()
+    code, out, _ = run_json(capsys, "pipeline", "--versions", "2")  # the default folder
+    assert code == 0 and out["cache"]["dir"] == str(tmp_path / "default-cache")
+    assert (tmp_path / "default-cache" / "entries").is_dir()
+
+
+def test_train_uses_the_cache_and_writes_the_same_model(csvs, tmp_path, capsys):
+    from mlcicd.training import load_model, model_fingerprint
+
+    argv = ["train", csvs / "train.csv", "--target", "target", "--cache", tmp_path / "c"]
+    code, first, _ = run_json(capsys, *argv, "-o", tmp_path / "a.skops")
+    assert code == 0 and (first["cache"]["hits"], first["cache"]["misses"]) == (0, 1)
+    code, again, _ = run_json(capsys, *argv, "-o", tmp_path / "b.skops")
+    assert code == 0 and (again["cache"]["hits"], again["cache"]["misses"]) == (1, 0)
+    a, b = load_model(tmp_path / "a.skops"), load_model(tmp_path / "b.skops")
+    assert model_fingerprint(a.model) == model_fingerprint(b.model) and a.metadata == b.metadata
+    code, other, _ = run_json(capsys, *argv, "--seed", "1", "-o", tmp_path / "c.skops")
+    assert code == 0 and other["cache"]["misses"] == 1  # another parameter: another key
+    code, out, _ = run(capsys, *argv, "-o", tmp_path / "d.skops")
+    assert code == 0 and out.startswith(f"from the run cache ({tmp_path / 'c'}): trained")
+
+
+def test_a_corrupt_entry_is_reported_on_stderr_and_rewritten(csvs, tmp_path, capsys):
+    argv = ["train", csvs / "train.csv", "--target", "target", "--cache", tmp_path / "c"]
+    run_json(capsys, *argv, "-o", tmp_path / "a.skops")
+    (entry,) = (tmp_path / "c" / "entries").glob("*/*.entry")
+    entry.write_bytes(entry.read_bytes()[:-100] + bytes(100))
+    code, out, err = run_json(capsys, *argv, "-o", tmp_path / "b.skops")
+    assert code == 0 and out["cache"]["corrupt"] == 1 and out["cache"]["misses"] == 1
+    assert out["cache"]["written"] == 1 and out["cache"]["corrupt_keys"] == [entry.stem]
+    assert "failed its sha256 check; recomputed and written again" in err
+    code, out, err = run_json(capsys, *argv, "-o", tmp_path / "c.skops")
+    assert out["cache"]["hits"] == 1 and out["cache"]["corrupt"] == 0 and err == ""
+
+
+def test_cache_info_gc_and_clear(csvs, tmp_path, capsys):
+    cache = tmp_path / "c"
+    code, info, _ = run_json(capsys, "cache", "info", "--cache", cache)
+    assert code == 0 and (info["entries"], info["bytes"]) == (0, 0)
+    run_json(capsys, "pipeline", "--versions", "2", "--validation", "once", "--cache", cache)
+    code, info, _ = run_json(capsys, "cache", "info", "--cache", cache)
+    assert code == 0 and info["entries"] == 10 and info["bytes"] > 0
+    code, out, _ = run(capsys, "cache", "info", "--cache", cache)
+    assert out.startswith(f"run cache {cache}: 10 entries, ")
+    code, done, _ = run_json(capsys, "cache", "gc", "--max-size", "0", "--cache", cache)
+    assert code == 0 and (done["removed"], done["kept"], done["kept_bytes"]) == (10, 0, 0)
+    assert done["freed_bytes"] == info["bytes"]
+    run_json(capsys, "pipeline", "--versions", "1", "--cache", cache)
+    code, done, _ = run_json(capsys, "cache", "gc", "--max-size", "1G", "--cache", cache)
+    assert code == 0 and done["removed"] == 0 and done["kept"] > 0
+    code, cleared, _ = run_json(capsys, "cache", "clear", "--cache", cache)
+    assert code == 0 and cleared["removed"] == done["kept"]
+    assert run_json(capsys, "cache", "info", "--cache", cache)[1]["entries"] == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["cache", "gc"], "--max-size is required"),
+        (["cache", "gc", "--max-size", "lots"], "--max-size: expected a size"),
+        (["cache", "prune"], "invalid choice"),
+        (["cache", "info", "--cache", "FILE"], "is a file, expected a cache folder"),
+        (["pipeline", "--versions", "1", "--cache", "FILE"], "is a file, expected a cache folder"),
+    ],
+)
+def test_bad_cache_usage_is_exit_2_with_one_line(tmp_path, capsys, argv, needle):
+    (tmp_path / "FILE").write_text("x")
+    argv = [str(tmp_path / "FILE") if a == "FILE" else a for a in argv]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and needle in one_line(err)
+
+
+def test_an_unchanged_rerun_in_a_new_process_trains_nothing_and_is_already_deployed(tmp_path):
+    argv = [sys.executable, "-m", "mlcicd", "pipeline", "--versions", "3", "--registry", "reg"]
+
+    def process(*extra):
+        done = subprocess.run(
+            [*argv, *extra], cwd=tmp_path, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0 and done.stderr == "", done.stderr[-500:]
+        return done.stdout
+
+    first = json.loads(process("--json"))
+    assert first["counts"]["train"] == 3 and set(first["outcomes"].values()) == {"deployed"}
+    assert first["cache"]["dir"] == str(tmp_path / "default-cache")  # $MLCICD_CACHE
+    text = process()
+    assert "0 training + validation cycles run; 0 deployed, 3 already deployed" in text
+    again = json.loads(process("--json"))
+    assert again["counts"]["train"] == 0 and again["cache"]["misses"] == 0
+    assert set(again["outcomes"].values()) == {"already deployed"}
+    assert sorted(p.name for p in (tmp_path / "reg" / "versions").iterdir()) == [
+        "0001",
+        "0002",
+        "0003",
+    ]

@@ -425,3 +425,19 @@ def test_dask_backend_without_dask_says_what_to_install(monkeypatch, data):
     monkeypatch.setattr(builtins, "__import__", no_dask)
     with pytest.raises(InputError, match=r"install it with: pip install 'mlcicd\[distributed\]'"):
         run_versions(2, data=data, backend="dask")
+
+
+def test_trained_models_are_fingerprinted_by_their_fitted_model(data):
+    """Two TrainedModels with the same spec and metadata but other weights get other keys."""
+    import copy
+
+    from mlcicd.training import TrainedModel, model_fingerprint, train_model
+
+    trained = train_model(data, "target", ModelSpec("logistic_regression"), seed=0)
+    nudged = copy.deepcopy(trained.model)
+    nudged[-1].intercept_ = nudged[-1].intercept_ + 1e-6
+    other = TrainedModel(nudged, trained.spec, trained.metadata)
+    fps = Fingerprints()
+    assert fps.of(trained) != fps.of(other)
+    assert fps.of(trained) == Fingerprints().of(trained)
+    assert model_fingerprint(trained.model) != model_fingerprint(nudged)

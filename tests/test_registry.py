@@ -146,12 +146,13 @@ def test_schema_objects_are_stored_with_to_dict(reg, models, blessed):
 
 def test_redeploying_a_stored_model_promotes_it(reg, data, models, blessed):
     for m in models[:3]:
-        reg.deploy(m, blessed)
-    assert reg.deploy(models[2], blessed).version == 3  # already production: nothing changes
+        assert not reg.deploy(m, blessed).already_deployed  # each one new: stored
+    first = reg.deploy(models[2], blessed)  # already production: nothing changes
+    assert first.version == 3 and first.already_deployed
     assert reg.aliases() == {"production": 3, "previous": 2}
     retrained = train_model(data[0], "target", ModelSpec(params={"C": C_VALUES[0]}))
     v = reg.deploy(retrained, blessed)  # the same model, trained again
-    assert v.version == 1
+    assert v.version == 1 and v.already_deployed
     assert [v.version for v in reg.versions()] == [1, 2, 3]
     assert reg.aliases() == {"production": 1, "previous": 3}
     assert reg.history() == [1, 2, 3, 1]
@@ -206,6 +207,21 @@ def test_load_returns_the_deployed_model(reg, data, models, blessed):
     X = data[1].drop(columns="target")
     np.testing.assert_array_equal(back.model.predict(X), models[4].model.predict(X))
     assert back.metadata == models[4].metadata
+
+
+def test_load_stored_checks_the_file_and_loads_the_model_only_when_used(reg, data, models, blessed):
+    reg.deploy(models[4], blessed)
+    stored = reg.load_stored("production")
+    assert stored._model is None and stored.spec == models[4].spec
+    assert stored.metadata == models[4].metadata
+    assert stored.model_fingerprint == model_fingerprint(models[4].model)
+    X = data[1].drop(columns="target")
+    np.testing.assert_array_equal(stored.model.predict(X), models[4].model.predict(X))
+    raw = bytearray(reg.get(1).model_file.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    reg.get(1).model_file.write_bytes(bytes(raw))
+    with pytest.raises(CheckFailed, match="modified"):
+        reg.load_stored("production")
 
 
 def test_load_refuses_a_tampered_artifact(reg, models, blessed):
