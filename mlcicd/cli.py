@@ -37,6 +37,8 @@ EXIT_INTERNAL = 3
 DEFAULT_CACHE = ".mlcicd-cache"  # mlcicd.disk_cache.DEFAULT_DIR, without importing it
 CACHE_ENV = "MLCICD_CACHE"  # overrides the default folder (e.g. one per CI workspace)
 GATE_SUFFIX = ".gate.json"
+DEFAULT_MIN_ACCURACY = 0.90
+REGRESSION_DEFAULT_MIN_R2 = 0.20
 
 
 class _Parser(argparse.ArgumentParser):
@@ -90,29 +92,60 @@ def cmd_validate_data(args: argparse.Namespace) -> _Result:
 def cmd_train(args: argparse.Namespace) -> _Result:
     from mlcicd.files import read_csv
     from mlcicd.training import (
+        DEFAULT_MODEL,
         ModelSpec,
-        make_estimator,
         parse_param,
+        resolve_task,
         save_model,
         train_model,
         write_model_bytes,
     )
 
     params = dict(parse_param(p) for p in args.param)
-    spec = ModelSpec(name=args.model, params=params)
-    make_estimator(spec, seed=args.seed)  # reject an unknown model or parameter before reading data
+    if args.model is not None:  # reject an unknown model or parameter before reading data
+        tasks = [args.task] if args.task else ["classification", "regression"]
+        spec = ModelSpec(name=args.model, params=params)
+        _first_that_builds(spec, args.seed, tasks)
+    schema = None
+    if args.schema is not None:
+        from mlcicd.validation import load_schema
+
+        schema = load_schema(args.schema)
     df = read_csv(args.data, "data")
+    if args.target not in df.columns:
+        raise InputError(f"--target: column '{args.target}' is not in {args.data}")
+    if schema is not None:
+        extra = [str(c) for c in df.columns if c != args.target and c not in schema.names]
+        if extra:
+            raise InputError(f"--schema {args.schema}: no column {extra[0]!r} of {args.data}")
+    try:
+        task = resolve_task(df[args.target], args.target, args.model, args.task)
+        spec = ModelSpec(name=args.model or DEFAULT_MODEL[task], params=params)
+    except InputError as exc:
+        raise InputError(f"{args.data}: {exc.message}") from None
     cache = _open_cache(args)
     key = None
     if cache is not None:
         from mlcicd.cache import Fingerprints, canonical_fingerprint, stage_key
 
         fps = Fingerprints()
-        params = canonical_fingerprint({"target": args.target, "spec": spec, "seed": args.seed})
+        described = None if schema is None else schema.to_dict()
+        params = canonical_fingerprint(
+            {
+                "target": args.target,
+                "spec": spec,
+                "seed": args.seed,
+                "task": task,
+                "schema": described,
+            }
+        )
         key = stage_key("cli:train", fps.code_version(train_model), {"df": fps.of(df)}, params)
         hit, trained = cache.get(key)
     if key is None or not hit:
-        trained = train_model(df, args.target, spec, seed=args.seed)
+        try:
+            trained = train_model(df, args.target, spec, seed=args.seed, schema=schema, task=task)
+        except InputError as exc:
+            raise InputError(f"{args.data}: {exc.message}") from None
         if cache is not None:
             cache.put(key, trained)
     stored = getattr(trained, "skops_bytes", None)  # a cached model: its bytes as they are
@@ -123,6 +156,7 @@ def cmd_train(args: argparse.Namespace) -> _Result:
     meta = trained.metadata
     payload = {
         "model": str(args.output),
+        "task": meta["task"],
         "model_name": meta["model_name"],
         "params": meta["params"],
         "n_rows": meta["n_rows"],
@@ -131,12 +165,26 @@ def cmd_train(args: argparse.Namespace) -> _Result:
         "cache": _cache_payload(cache),
     }
     text = (
-        f"trained {meta['model_name']} on {meta['n_rows']} rows in "
+        f"trained {meta['model_name']} ({meta['task']}) on {meta['n_rows']} rows in "
         f"{meta['training_seconds']:.3f} s -> {args.output}"
     )
     if cache is not None and cache.hits:
         text = f"from the run cache ({cache.root}): " + text
     return _Result(EXIT_OK, payload, text)
+
+
+def _first_that_builds(spec: Any, seed: int, tasks: list[str]) -> None:
+    """InputError unless ``spec`` builds for one of ``tasks`` (the last task's error)."""
+    from mlcicd.training import make_estimator
+
+    error = None
+    for task in tasks:
+        try:
+            make_estimator(spec, seed=seed, task=task)
+            return
+        except InputError as exc:
+            error = exc
+    raise InputError(f"--model {spec.name}: {error.message}")
 
 
 def cmd_test_model(args: argparse.Namespace) -> _Result:
@@ -153,7 +201,7 @@ def cmd_test_model(args: argparse.Namespace) -> _Result:
     if args.registry is not None:
         current = Registry(args.registry).production()
         production = current.model if current is not None else None
-    thresholds = {"accuracy": args.min_accuracy}
+    thresholds = _thresholds(args, trained.task)
     decision = validate_model(
         trained.model,
         holdout,
@@ -170,6 +218,26 @@ def cmd_test_model(args: argparse.Namespace) -> _Result:
     lines += [f"  {name}: {value}" for name, value in decision.metrics.items()]
     lines += [f"  - {reason}" for reason in decision.reasons]
     return _Result(EXIT_OK if decision.blessed else EXIT_CHECK_FAILED, payload, "\n".join(lines))
+
+
+def _thresholds(args: argparse.Namespace, task: str) -> dict[str, float]:
+    """The gate's limits from the options of the model's task; an option of the other task is
+    refused (it would be silently ignored otherwise)."""
+    if task == "regression":
+        if args.min_accuracy is not None:
+            raise InputError(
+                f"--min-accuracy: {args.model} is a regression model (use --min-r2 or --max-rmse)"
+            )
+        out = {"r2": REGRESSION_DEFAULT_MIN_R2 if args.min_r2 is None else args.min_r2}
+        if args.max_rmse is not None:
+            out["rmse"] = args.max_rmse
+        return out
+    for option, value in (("--min-r2", args.min_r2), ("--max-rmse", args.max_rmse)):
+        if value is not None:
+            raise InputError(
+                f"{option}: {args.model} is a classification model (use --min-accuracy)"
+            )
+    return {"accuracy": DEFAULT_MIN_ACCURACY if args.min_accuracy is None else args.min_accuracy}
 
 
 def cmd_deploy(args: argparse.Namespace) -> _Result:
@@ -269,6 +337,13 @@ def cmd_monitor(args: argparse.Namespace) -> _Result:
             f"{f.feature:<28} {f.method:<15} {f.statistic:>10.4f} {p:>8} {f.psi:>7.3f}  "
             f"{'DRIFT' if f.drift else ''}"
         )
+    for f in (report.prediction_drift, report.residual_drift):
+        if f is not None:
+            p = "" if f.p_value is None else f"{f.p_value:.3g}"
+            lines.append(
+                f"{'(model) ' + f.feature:<28} {f.method:<15} {f.statistic:>10.4f} {p:>8} "
+                f"{f.psi:>7.3f}  {'DRIFT' if f.drift else ''}"
+            )
     lines.append(f"drift share {report.drift_share:.2f}; dataset drift: {report.dataset_drift}")
     lines += [f"- {reason}" for reason in report.reasons]
     lines.append("RETRAIN" if report.retrain else "keep the production model")
@@ -399,6 +474,44 @@ def _positive_float(option: str):
     return parse
 
 
+def _float(option: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option} must be a number, got '{text}'") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError(f"{option} must be a finite number, got '{text}'")
+        return value
+
+    return parse
+
+
+# the names in mlcicd.training (MODELS, REGRESSION_MODELS), kept here so that building the
+# parser does not import scikit-learn; tests/test_cli.py checks that both agree
+MODEL_NAMES = {
+    "classification": (
+        "logistic_regression",
+        "random_forest",
+        "gradient_boosting",
+        "decision_tree",
+        "dummy",
+    ),
+    "regression": (
+        "ridge",
+        "linear_regression",
+        "random_forest",
+        "gradient_boosting",
+        "decision_tree",
+        "dummy",
+    ),
+}
+
+
+def _model_names() -> str:
+    return "; ".join(f"{task}: {', '.join(names)}" for task, names in MODEL_NAMES.items()) + "."
+
+
 def build_parser() -> argparse.ArgumentParser:
     cache_dir = os.environ.get(CACHE_ENV) or DEFAULT_CACHE
     common = _Parser(add_help=False)
@@ -418,79 +531,232 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    def add(name: str, func, help_: str, *parents: argparse.ArgumentParser):
-        p = sub.add_parser(name, parents=[common, *parents], help=help_, description=help_)
+    def add(
+        name: str,
+        func,
+        help_: str,
+        example: str = "",
+        details: str = "",
+        parents: tuple[argparse.ArgumentParser, ...] = (),
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(
+            name,
+            parents=[common, *parents],
+            help=help_,
+            description=f"{help_}. {details}" if details else help_,
+            epilog=f"example: {example}" if example else None,
+        )
         p.set_defaults(func=func)
         return p
 
-    p = add("infer-schema", cmd_infer_schema, "infer a data schema from a reference CSV")
-    p.add_argument("data", metavar="DATA.csv")
-    p.add_argument("-o", "--output", required=True, metavar="SCHEMA.json")
-    p.add_argument("--target", help="the label column")
-    p.add_argument("--slack", type=_positive_float("--slack"), default=0.5)
-    p.add_argument("--max-categories", type=int, default=20)
+    p = add(
+        "infer-schema",
+        cmd_infer_schema,
+        "infer a data schema from a reference CSV",
+        "mlcicd infer-schema train.csv --target species -o schema.json",
+        "Numbers get a range (the values seen, widened by --slack; a column that never changed "
+        "sign keeps it), text columns with few distinct values become categories (the "
+        "categories the model's one-hot encoder will know), a column with missing values is "
+        "nullable. Review the schema and commit it beside the code.",
+    )
+    p.add_argument("data", metavar="DATA.csv", help="the reference data (e.g. the training set)")
+    p.add_argument("-o", "--output", required=True, metavar="SCHEMA.json", help="where to write")
+    p.add_argument("--target", help="the label column (recorded in the schema)")
+    p.add_argument(
+        "--slack",
+        type=_positive_float("--slack"),
+        default=0.5,
+        help="widen each numeric range by this share of it on both sides (default 0.5)",
+    )
+    p.add_argument(
+        "--max-categories",
+        type=int,
+        default=20,
+        help="a text column with at most this many distinct values is a category, more is free "
+        "text (default 20)",
+    )
 
-    p = add("validate-data", cmd_validate_data, "check a CSV against a schema (Data Validation)")
-    p.add_argument("data", metavar="DATA.csv")
-    p.add_argument("--schema", required=True, metavar="SCHEMA.json")
+    p = add(
+        "validate-data",
+        cmd_validate_data,
+        "check a CSV against a schema (Data Validation)",
+        "mlcicd validate-data new.csv --schema schema.json --serving",
+        "Exit 1 with one line per anomaly (missing or unexpected column, wrong type, missing "
+        "values where the schema allows none, an entirely missing column, +-inf, out of range, "
+        "a category the schema does not know), 0 when the data is valid.",
+    )
+    p.add_argument("data", metavar="DATA.csv", help="the data to check")
+    p.add_argument("--schema", required=True, metavar="SCHEMA.json", help="from infer-schema")
     p.add_argument("--serving", action="store_true", help="serving data: the label may be absent")
 
-    p = add("train", cmd_train, "train a model on a CSV (Train Model)", cached)
-    p.add_argument("data", metavar="DATA.csv")
-    p.add_argument("--target", required=True)
-    p.add_argument("-o", "--output", required=True, metavar="MODEL.skops")
-    p.add_argument("--model", default="logistic_regression")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--seed", type=int, default=0)
+    p = add(
+        "train",
+        cmd_train,
+        "train a model on a CSV (Train Model)",
+        "mlcicd train train.csv --target species -o model.skops --model random_forest "
+        "--param n_estimators=200",
+        "The task is read from the label: a float label with more than 20 distinct values (or "
+        "a fractional one) is regression, anything else classification; --task overrides. "
+        "Category columns are one-hot encoded on the schema's categories (unknown ones at "
+        "serving time encode as zeros) and missing values are imputed (median or most "
+        "frequent, with a missing-indicator), inside the saved model. Models: " + _model_names(),
+        parents=(cached,),
+    )
+    p.add_argument("data", metavar="DATA.csv", help="the training data")
+    p.add_argument("--target", required=True, help="the label column")
+    p.add_argument("-o", "--output", required=True, metavar="MODEL.skops", help="where to write")
+    p.add_argument(
+        "--model",
+        help="the model name (default: logistic_regression for classification, ridge for "
+        "regression)",
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a hyper-parameter of the model, repeatable (e.g. max_depth=3)",
+    )
+    p.add_argument(
+        "--task",
+        choices=("classification", "regression"),
+        help="override the task read from the label",
+    )
+    p.add_argument(
+        "--schema",
+        metavar="SCHEMA.json",
+        help="build the preprocessing from this schema (default: inferred from DATA.csv)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed of the model (default 0)")
 
-    p = add("test-model", cmd_test_model, "the quality gate on a holdout CSV (Test Model)")
-    p.add_argument("model", metavar="MODEL.skops")
-    p.add_argument("holdout", metavar="HOLDOUT.csv")
-    p.add_argument("--target", required=True)
+    p = add(
+        "test-model",
+        cmd_test_model,
+        "the quality gate on a holdout CSV (Test Model)",
+        "mlcicd test-model model.skops holdout.csv --target species --registry registry/",
+        "Blessed (exit 0) when the model meets its task's threshold, is no worse than the "
+        "registry's production model by more than --tolerance, and beats a trivial baseline "
+        "(the most frequent class; for regression, the mean: lower RMSE is better). With "
+        "more than two classes precision, recall and f1 are macro averages and ROC AUC is "
+        "one-vs-rest. Writes the decision to MODEL.skops" + GATE_SUFFIX + " for deploy.",
+    )
+    p.add_argument("model", metavar="MODEL.skops", help="the candidate, from train")
+    p.add_argument("holdout", metavar="HOLDOUT.csv", help="data the model has not seen")
+    p.add_argument("--target", required=True, help="the label column")
     p.add_argument(
         "--registry", metavar="DIR", help="compare with this registry's production model"
     )
-    p.add_argument("--min-accuracy", type=_positive_float("--min-accuracy"), default=0.90)
-    p.add_argument("--tolerance", type=_positive_float("--tolerance"), default=0.01)
+    p.add_argument(
+        "--min-accuracy",
+        type=_positive_float("--min-accuracy"),
+        help=f"classification: the minimum accuracy (default {DEFAULT_MIN_ACCURACY})",
+    )
+    p.add_argument(
+        "--min-r2",
+        type=_float("--min-r2"),
+        help=f"regression: the minimum R^2 (default {REGRESSION_DEFAULT_MIN_R2})",
+    )
+    p.add_argument(
+        "--max-rmse",
+        type=_positive_float("--max-rmse"),
+        help="regression: also require RMSE at most this (in the label's units)",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=_positive_float("--tolerance"),
+        default=0.01,
+        help="how much worse than production a threshold metric may be (default 0.01)",
+    )
     p.add_argument(
         "--decision", metavar="GATE.json", help=f"where to write it (MODEL{GATE_SUFFIX})"
     )
 
-    p = add("deploy", cmd_deploy, "register a blessed model as production (Deploy Model)")
-    p.add_argument("model", metavar="MODEL.skops")
-    p.add_argument("--registry", required=True, metavar="DIR")
+    p = add(
+        "deploy",
+        cmd_deploy,
+        "register a blessed model as production (Deploy Model)",
+        "mlcicd deploy model.skops --registry registry/ --schema schema.json",
+        "Refused (exit 1) unless test-model blessed this very file (its sha256 is checked).",
+    )
+    p.add_argument("model", metavar="MODEL.skops", help="the model test-model blessed")
+    p.add_argument("--registry", required=True, metavar="DIR", help="the registry folder")
     p.add_argument(
         "--decision", metavar="GATE.json", help=f"test-model's decision (MODEL{GATE_SUFFIX})"
     )
     p.add_argument("--schema", metavar="SCHEMA.json", help="store the data schema with the version")
 
-    p = add("rollback", cmd_rollback, "move production back to the previous version")
-    p.add_argument("--registry", required=True, metavar="DIR")
+    p = add(
+        "rollback",
+        cmd_rollback,
+        "move production back to the previous version",
+        "mlcicd rollback --registry registry/",
+    )
+    p.add_argument("--registry", required=True, metavar="DIR", help="the registry folder")
 
-    p = add("registry", cmd_registry, "list the registry's versions and aliases")
-    p.add_argument("--registry", required=True, metavar="DIR")
+    p = add(
+        "registry",
+        cmd_registry,
+        "list the registry's versions and aliases",
+        "mlcicd registry --registry registry/",
+    )
+    p.add_argument("--registry", required=True, metavar="DIR", help="the registry folder")
 
-    p = add("monitor", cmd_monitor, "drift between a reference and a current CSV (Monitor)")
-    p.add_argument("reference", metavar="REFERENCE.csv")
-    p.add_argument("current", metavar="CURRENT.csv")
+    p = add(
+        "monitor",
+        cmd_monitor,
+        "drift between a reference and a current CSV (Monitor)",
+        "mlcicd monitor train.csv week12.csv --target species --registry registry/",
+        "Exit 1 (retrain) when at least half of the features drift, when a classifier's "
+        "accuracy on labelled current data falls by more than 0.05, or when a regression "
+        "model's residuals (label - prediction) drift; the drift of a regression model's "
+        "predictions is reported too.",
+    )
+    p.add_argument("reference", metavar="REFERENCE.csv", help="the data the model learnt from")
+    p.add_argument("current", metavar="CURRENT.csv", help="recent production data")
     p.add_argument("--target", help="the label column (ignored as a feature)")
-    p.add_argument("--model", metavar="MODEL.skops", help="measure this model's accuracy")
-    p.add_argument("--registry", metavar="DIR", help="measure the production model's accuracy")
+    p.add_argument(
+        "--model",
+        metavar="MODEL.skops",
+        help="measure this model's accuracy (classification) or residuals (regression)",
+    )
+    p.add_argument(
+        "--registry", metavar="DIR", help="the same, with the registry's production model"
+    )
 
     p = add(
         "pipeline",
         cmd_pipeline,
         "run the whole loop over model versions and time each stage",
-        cached,
+        "mlcicd pipeline --versions 10 --registry registry/",
+        "On the embedded breast-cancer data: validate, train, test and deploy one model per "
+        "version, and print the seconds each stage took.",
+        parents=(cached,),
     )
-    p.add_argument("--versions", type=int, default=10)
+    p.add_argument("--versions", type=int, default=10, help="how many versions (default 10)")
     p.add_argument("--registry", metavar="DIR", help="deploy into this registry folder")
-    p.add_argument("--validation", choices=("each", "once", "off"), default="each")
-    p.add_argument("--n-jobs", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--validation",
+        choices=("each", "once", "off"),
+        default="each",
+        help="validate the data for each version, once, or not at all (default each)",
+    )
+    p.add_argument(
+        "--n-jobs", type=int, default=1, help="parallel workers, -1 for one per core (default 1)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
-    p = add("cache", cmd_cache, "show, shrink (least recently used first) or empty the run cache")
-    p.add_argument("action", choices=("info", "gc", "clear"))
+    p = add(
+        "cache",
+        cmd_cache,
+        "show, shrink (least recently used first) or empty the run cache",
+        "mlcicd cache gc --max-size 500M",
+    )
+    p.add_argument(
+        "action",
+        choices=("info", "gc", "clear"),
+        help="info: entries and size; gc: drop the least recently used down to --max-size; "
+        "clear: drop everything",
+    )
     p.add_argument(
         "--cache",
         default=cache_dir,

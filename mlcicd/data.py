@@ -26,7 +26,11 @@ import pandas as pd
 from mlcicd.errors import InputError
 
 TARGET = "target"
-DATASETS = ("breast_cancer", "wine_binary")
+DATASETS = ("breast_cancer", "wine_binary", "diabetes", "penguins_like")
+# the label column of each named dataset (penguins_like keeps the real table's name)
+DATASET_TARGETS = {name: TARGET for name in DATASETS} | {"penguins_like": "species"}
+TASKS = ("classification", "regression")
+MAX_CLASSES = 20  # a float label with more distinct values than this is a regression target
 
 
 def _snake_case(name: str) -> str:
@@ -34,13 +38,21 @@ def _snake_case(name: str) -> str:
 
 
 def load_dataset(name: str = "breast_cancer") -> pd.DataFrame:
-    """Load a bundled scikit-learn dataset: float features in snake_case plus an int ``target``.
+    """Load a named dataset: features in snake_case plus its label (see ``DATASET_TARGETS``).
 
-    ``"breast_cancer"``: 1 = benign, 0 = malignant. ``"wine_binary"``: 1 = cultivar 0, 0 = others.
+    ``"breast_cancer"``: int ``target``, 1 = benign, 0 = malignant. ``"wine_binary"``: int
+    ``target``, 1 = cultivar 0, 0 = others. ``"diabetes"``: scikit-learn's shipped diabetes data
+    in its original units, float ``target`` (disease progression after a year): regression.
+    ``"penguins_like"``: :func:`penguins_like` with its defaults (label ``species``).
     """
-    from sklearn.datasets import load_breast_cancer, load_wine
+    from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
-    if name == "breast_cancer":
+    if name == "penguins_like":
+        return penguins_like()
+    if name == "diabetes":
+        bunch = load_diabetes(as_frame=True, scaled=False)
+        y = bunch.target.astype("float64")
+    elif name == "breast_cancer":
         bunch = load_breast_cancer(as_frame=True)
         y = bunch.target
     elif name == "wine_binary":
@@ -49,8 +61,109 @@ def load_dataset(name: str = "breast_cancer") -> pd.DataFrame:
     else:
         raise InputError(f"dataset {name!r}: unknown name (known: {', '.join(DATASETS)})")
     df = bunch.data.rename(columns=_snake_case).astype("float64")
-    df[TARGET] = y.to_numpy().astype("int64")
+    df[TARGET] = y.to_numpy() if name == "diabetes" else y.to_numpy().astype("int64")
     return df
+
+
+def load_data(source: str, target: str | None = None) -> tuple[pd.DataFrame, str]:
+    """``(frame, label column)`` from a dataset name (see ``DATASETS``) or a CSV path.
+
+    A name brings its own label (``target`` may repeat it); a CSV path needs ``target``.
+
+    >>> df, label = load_data("penguins_like")
+    >>> df.shape, label
+    ((344, 7), 'species')
+    """
+    if source in DATASETS:
+        label = DATASET_TARGETS[source]
+        if target not in (None, label):
+            raise InputError(f"dataset {source!r}: its label column is {label!r}, not {target!r}")
+        return load_dataset(source), label
+    from mlcicd.files import read_csv
+
+    if target is None:
+        raise InputError(f"data {source}: give the label column (target) for a CSV file")
+    df = read_csv(source, "data")
+    if target not in df.columns:
+        raise InputError(f"target column {target!r}: not in {source}")
+    return df, target
+
+
+_SPECIES = {  # share of the real table; (mean, sd) of bill length, bill depth, flipper, mass
+    "Adelie": (152, (38.8, 2.7), (18.3, 1.2), (190.0, 6.5), (3700.0, 460.0)),
+    "Chinstrap": (68, (48.8, 3.3), (18.4, 1.1), (195.8, 7.1), (3733.0, 384.0)),
+    "Gentoo": (124, (47.5, 3.1), (15.0, 1.0), (217.2, 6.5), (5076.0, 504.0)),
+}
+_ISLANDS = {  # where each species lives, with the real table's shares
+    "Adelie": (("Biscoe", "Dream", "Torgersen"), (44, 56, 52)),
+    "Chinstrap": (("Dream",), (68,)),
+    "Gentoo": (("Biscoe",), (124,)),
+}
+PENGUIN_NUMERIC = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")
+
+
+def penguins_like(n: int = 344, seed: int = 0) -> pd.DataFrame:
+    """A generated table shaped like the Palmer penguins (Gorman, Williams and Fraser 2014,
+    published as the R package palmerpenguins); nothing is downloaded.
+
+    Columns: ``species`` (label: Adelie, Chinstrap, Gentoo), ``island`` and ``sex`` (strings),
+    four float measurements drawn per species around the real table's means. As in the real
+    table, ``round(2 n / 344)`` rows lack all four measurements and ``round(11 n / 344)`` rows
+    (those included) lack ``sex``: 19 missing values for ``n = 344``.
+
+    >>> df = penguins_like()
+    >>> int(df.isna().sum().sum()), sorted(df["species"].unique())
+    (19, ['Adelie', 'Chinstrap', 'Gentoo'])
+    """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 3:
+        raise InputError(f"n={n!r}: expected an integer >= 3")
+    rng = np.random.default_rng(seed)
+    names = list(_SPECIES)
+    shares = np.array([_SPECIES[s][0] for s in names], dtype=float)
+    species = np.array(names, dtype=object)[rng.choice(3, size=n, p=shares / shares.sum())]
+    species[:3] = names  # every class present, whatever n
+    island = np.empty(n, dtype=object)
+    sex = np.where(rng.random(n) < 0.5, "female", "male").astype(object)
+    columns = {name: np.empty(n) for name in PENGUIN_NUMERIC}
+    for name in names:
+        rows = np.flatnonzero(species == name)
+        places, counts = _ISLANDS[name]
+        weights = np.array(counts, dtype=float)
+        island[rows] = np.array(places, dtype=object)[
+            rng.choice(len(places), size=rows.size, p=weights / weights.sum())
+        ]
+        for col, (mean, sd) in zip(PENGUIN_NUMERIC, _SPECIES[name][1:], strict=True):
+            columns[col][rows] = rng.normal(mean, sd, size=rows.size)
+    heavier = np.where(sex == "male", 1.0, -1.0)  # males are larger in every species
+    columns["body_mass_g"] += heavier * 250.0
+    columns["bill_length_mm"] += heavier * 1.5
+    df = pd.DataFrame({"species": species, "island": island})
+    df["bill_length_mm"] = np.round(columns["bill_length_mm"], 1)
+    df["bill_depth_mm"] = np.round(columns["bill_depth_mm"], 1)
+    df["flipper_length_mm"] = np.round(columns["flipper_length_mm"])
+    df["body_mass_g"] = np.round(columns["body_mass_g"] / 25.0) * 25.0
+    df["sex"] = sex
+    n_blank, n_sex = round(2 * n / 344), round(11 * n / 344)
+    missing = rng.permutation(n)[: max(n_sex, n_blank)]
+    df.loc[missing[:n_blank], list(PENGUIN_NUMERIC)] = np.nan
+    df.loc[missing[:n_sex], "sex"] = np.nan
+    return df
+
+
+def infer_task(labels: pd.Series) -> str:
+    """``"regression"`` for a float label with more than ``MAX_CLASSES`` distinct values or a
+    fractional value; otherwise ``"classification"``.
+
+    >>> infer_task(load_dataset("diabetes")[TARGET]), infer_task(load_dataset()[TARGET])
+    ('regression', 'classification')
+    """
+    if not pd.api.types.is_float_dtype(labels):
+        return "classification"
+    values = labels.to_numpy(dtype="float64", na_value=np.nan)
+    values = values[np.isfinite(values)]
+    if np.unique(values).size > MAX_CLASSES or np.any(values != np.round(values)):
+        return "regression"
+    return "classification"
 
 
 def synthetic_dataset(
@@ -103,7 +216,8 @@ def _check_target(df: pd.DataFrame, target: str) -> None:
 def split(
     df: pd.DataFrame, target: str = TARGET, holdout: float = 0.25, seed: int = 0
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stratified split into (train, holdout), both with a fresh 0..n-1 index."""
+    """Split into (train, holdout), both with a fresh 0..n-1 index; stratified by the label
+    unless it is a regression target (see :func:`infer_task`)."""
     from sklearn.model_selection import train_test_split
 
     _check_target(df, target)
@@ -112,8 +226,9 @@ def split(
     labels = df[target]
     if labels.isna().any():
         raise InputError(f"target column {target!r}: {int(labels.isna().sum())} missing labels")
+    strata = labels if infer_task(labels) == "classification" else None
     try:
-        train, test = train_test_split(df, test_size=holdout, random_state=seed, stratify=labels)
+        train, test = train_test_split(df, test_size=holdout, random_state=seed, stratify=strata)
     except ValueError as exc:
         raise InputError(f"split of {len(df)} rows (holdout={holdout}): {exc}") from None
     return train.reset_index(drop=True), test.reset_index(drop=True)

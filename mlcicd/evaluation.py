@@ -2,7 +2,14 @@
 
 A candidate is *blessed* when it meets every threshold, is no worse than the production model by
 more than a tolerance on each threshold metric, and beats a trivial baseline (always predicting
-the most frequent class). Every check carries a one-line, human-readable detail.
+the most frequent class; for regression, always predicting the mean). Every check carries a
+one-line, human-readable detail.
+
+The task follows the model: a regressor is scored by RMSE, MAE and R^2 (lower RMSE and MAE are
+better: their thresholds are maxima, the others minima); a classifier by accuracy, balanced
+accuracy, precision, recall, f1 and ROC AUC. With more than two classes precision, recall and
+f1 are macro averages and ROC AUC is one-vs-rest (macro): ``metrics["averaging"]`` says
+``"macro"`` and the gate's details name it.
 
 Two words differ from TFX's: our *baseline* is that trivial most-frequent-class model, while the
 "baseline" of TFX's Evaluator is the current production (previously blessed) model, which is our
@@ -34,23 +41,42 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.dummy import DummyClassifier
+from sklearn.base import is_regressor
+from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import (
     accuracy_score,
     balanced_accuracy_score,
     f1_score,
+    mean_absolute_error,
     precision_score,
+    r2_score,
     recall_score,
     roc_auc_score,
+    root_mean_squared_error,
 )
 
 from mlcicd.errors import InputError
 from mlcicd.significance import DEFAULT_ALPHA, McNemar, check_level, mcnemar_test
 
 METRICS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc")
+REGRESSION_METRICS = ("rmse", "mae", "r2")
+LOWER_IS_BETTER = frozenset({"rmse", "mae"})
 DEFAULT_THRESHOLDS: Mapping[str, float] = {"accuracy": 0.90}  # the course's gate, every lesson
+# a regressor must explain at least a fifth of the label's variance on the holdout
+DEFAULT_REGRESSION_THRESHOLDS: Mapping[str, float] = {"r2": 0.20}
 DEFAULT_TOLERANCE = 0.01  # how far below production a candidate may be (a fraction)
+AVERAGED = {"precision", "recall", "f1"}
+
+
+def task_of(model: Any) -> str:
+    """``"regression"`` for a scikit-learn regressor (also inside a pipeline), else
+    ``"classification"``."""
+    return "regression" if is_regressor(model) else "classification"
+
+
+def default_thresholds(task: str) -> Mapping[str, float]:
+    return DEFAULT_REGRESSION_THRESHOLDS if task == "regression" else DEFAULT_THRESHOLDS
 
 
 def _features(model: Any, df: pd.DataFrame, target: str) -> pd.DataFrame:
@@ -70,20 +96,56 @@ def _features(model: Any, df: pd.DataFrame, target: str) -> pd.DataFrame:
     return df[list(names)]
 
 
-def evaluate_model(model: Any, df: pd.DataFrame, target: str) -> dict[str, Any]:
-    """Classification metrics of ``model`` on ``df``.
-
-    Binary problems score the second class of ``model.classes_`` (1 = benign by default) as
-    positive; with more classes precision, recall and f1 are macro averages. ``roc_auc`` is None
-    when the model has no ``predict_proba`` or the labels hold a single class.
-    """
-    X = _features(model, df, target)
-    y = df[target].to_numpy()
+def _predict(model: Any, X: pd.DataFrame) -> np.ndarray:
     try:
-        predicted = model.predict(X)
+        return model.predict(X)
     except ValueError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"evaluation data: the model cannot predict: {first}") from None
+
+
+def _labels(df: pd.DataFrame, target: str, task: str) -> np.ndarray:
+    labels = df[target]
+    n_missing = int(labels.isna().sum())
+    if n_missing:
+        raise InputError(
+            f"evaluation data: target column {target!r} has {n_missing} missing values"
+        )
+    if task != "regression":
+        return labels.to_numpy()
+    if not pd.api.types.is_numeric_dtype(labels) or pd.api.types.is_bool_dtype(labels):
+        raise InputError(
+            f"evaluation data: target column {target!r} is not numeric ({labels.dtype}) "
+            "but the model is a regressor"
+        )
+    y = labels.to_numpy(dtype="float64")
+    n_inf = int(np.count_nonzero(np.isinf(y)))
+    if n_inf:
+        raise InputError(f"evaluation data: target column {target!r} has {n_inf} infinite values")
+    return y
+
+
+def evaluate_model(model: Any, df: pd.DataFrame, target: str) -> dict[str, Any]:
+    """Metrics of ``model`` on ``df``: regression or classification, following the model.
+
+    Regression: ``rmse``, ``mae``, ``r2`` (None with fewer than two rows). Classification:
+    binary problems score the second class of ``model.classes_`` (1 = benign by default) as
+    positive; with more classes precision, recall and f1 are macro averages, ROC AUC is
+    one-vs-rest and ``averaging`` is ``"macro"``. ``roc_auc`` is None when the model has no
+    ``predict_proba`` or the labels hold a single class.
+    """
+    task = task_of(model)
+    X = _features(model, df, target)
+    y = _labels(df, target, task)
+    predicted = _predict(model, X)
+    if task == "regression":
+        out: dict[str, Any] = {
+            "rmse": round(float(root_mean_squared_error(y, predicted)), 6),
+            "mae": round(float(mean_absolute_error(y, predicted)), 6),
+            "r2": round(float(r2_score(y, predicted)), 6) if len(y) > 1 else None,
+        }
+        out["n_rows"] = int(len(df))
+        return out
     classes = getattr(model, "classes_", None)
     if classes is None:
         classes = np.unique(np.concatenate([y, predicted]))
@@ -102,6 +164,8 @@ def evaluate_model(model: Any, df: pd.DataFrame, target: str) -> dict[str, Any]:
         }
     out = {k: None if v is None else round(float(v), 6) for k, v in metrics.items()}
     out["n_rows"] = int(len(df))
+    if not binary:
+        out["averaging"] = "macro"
     return out
 
 
@@ -203,12 +267,20 @@ class GateDecision:
 
 def _check_thresholds(thresholds: Mapping[str, float], tolerance: float) -> dict[str, float]:
     if not isinstance(thresholds, Mapping) or not thresholds:
-        raise InputError("thresholds: expected a non-empty mapping of metric -> minimum")
+        raise InputError("thresholds: expected a non-empty mapping of metric -> limit")
     out = {}
     for name, value in thresholds.items():
-        if name not in METRICS:
-            raise InputError(f"thresholds: unknown metric {name!r} (known: {', '.join(METRICS)})")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        if name not in METRICS + REGRESSION_METRICS:
+            known = ", ".join(METRICS + REGRESSION_METRICS)
+            raise InputError(f"thresholds: unknown metric {name!r} (known: {known})")
+        number = not isinstance(value, bool) and isinstance(value, int | float)
+        if name in LOWER_IS_BETTER:
+            if not number or not 0 <= value < math.inf:
+                raise InputError(f"thresholds: {name} must be a finite number >= 0, got {value!r}")
+        elif name == "r2":
+            if not number or not -math.inf < value <= 1:
+                raise InputError(f"thresholds: r2 must be a finite number <= 1, got {value!r}")
+        elif not number or not 0 <= value <= 1:
             raise InputError(f"thresholds: {name} must be a number in [0, 1], got {value!r}")
         out[name] = float(value)
     if isinstance(tolerance, bool) or not isinstance(tolerance, int | float):
@@ -253,7 +325,12 @@ def quality_gate(
     >>> d.blessed, d.reasons
     (False, ('accuracy 0.853 < threshold 0.900',))
     """
-    limits = _check_thresholds(DEFAULT_THRESHOLDS if thresholds is None else thresholds, tolerance)
+    regression = isinstance(metrics, Mapping) and "rmse" in metrics
+    task = "regression" if regression else "classification"
+    limits = _check_thresholds(
+        default_thresholds(task) if thresholds is None else thresholds, tolerance
+    )
+    averaging = metrics.get("averaging") if isinstance(metrics, Mapping) else None
     _check_flag(require_significance)
     if require_significance and production_metrics is not None and comparison is None:
         raise InputError(
@@ -262,15 +339,18 @@ def quality_gate(
         )
     paired = comparison if require_significance else None
     checks: list[GateCheck] = []
-    for name, minimum in limits.items():
+    for name, limit in limits.items():
         value = _value(metrics, name, "metrics")
+        label = _label(name, averaging)
         if value is None:
-            checks.append(GateCheck(f"threshold_{name}", False, f"{name} is not available"))
+            checks.append(GateCheck(f"threshold_{name}", False, f"{label} is not available"))
             continue
-        ok = value >= minimum
-        sign = ">=" if ok else "<"
+        if name in LOWER_IS_BETTER:
+            ok, sign, bound = value <= limit, "<=" if value <= limit else ">", "maximum"
+        else:
+            ok, sign, bound = value >= limit, ">=" if value >= limit else "<", "threshold"
         checks.append(
-            GateCheck(f"threshold_{name}", ok, f"{name} {value:.3f} {sign} threshold {minimum:.3f}")
+            GateCheck(f"threshold_{name}", ok, f"{label} {value:.3f} {sign} {bound} {limit:.3f}")
         )
     if production_metrics is None:
         checks.append(GateCheck("no_regression", True, "no production model yet"))
@@ -278,7 +358,7 @@ def quality_gate(
         for name in limits:
             test = paired if name == "accuracy" else None
             checks.append(_regression_check(name, metrics, production_metrics, tolerance, test))
-    checks.append(_baseline_check(metrics, baseline_metrics))
+    checks.append(_baseline_check(metrics, baseline_metrics, "rmse" if regression else "accuracy"))
     reasons = tuple(c.detail for c in checks if not c.passed)
     return GateDecision(
         blessed=not reasons,
@@ -294,6 +374,15 @@ def quality_gate(
     )
 
 
+def _label(name: str, averaging: Any) -> str:
+    """The metric's name, with its averaging when it is averaged over more than two classes."""
+    if averaging and name in AVERAGED:
+        return f"{name} ({averaging} average)"
+    if averaging and name == "roc_auc":
+        return f"roc_auc (one-vs-rest, {averaging} average)"
+    return name
+
+
 def _regression_check(
     name: str,
     metrics: Mapping[str, Any],
@@ -304,14 +393,17 @@ def _regression_check(
     value = _value(metrics, name, "metrics")
     reference = _value(production, name, "production_metrics")
     check = f"no_regression_{name}"
+    label = _label(name, metrics.get("averaging"))
     if reference is None:
         return GateCheck(check, True, f"production has no {name} to compare with")
     if value is None:
-        return GateCheck(check, False, f"{name} is not available (production {reference:.3f})")
-    gap = reference - value
+        return GateCheck(check, False, f"{label} is not available (production {reference:.3f})")
+    lower = name in LOWER_IS_BETTER
+    gap = value - reference if lower else reference - value  # > 0: the candidate is worse
     if gap > tolerance:
+        where = "above" if lower else "below"
         detail = (
-            f"{name} {value:.3f} is {gap:.3f} below production {reference:.3f} "
+            f"{label} {value:.3f} is {gap:.3f} {where} production {reference:.3f} "
             f"(tolerance {tolerance:.3f})"
         )
         if paired is None:
@@ -320,8 +412,10 @@ def _regression_check(
         real = paired.significant and paired.c > paired.b
         noise = "" if real else ": within noise, not rejected"
         return GateCheck(check, not real, f"{detail}, {_paired_words(paired)}{noise}")
+    change = value - reference
     detail = (
-        f"{name} {value:.3f} vs production {reference:.3f} ({-gap:+.3f}, tolerance {tolerance:.3f})"
+        f"{label} {value:.3f} vs production {reference:.3f} "
+        f"({change:+.3f}, tolerance {tolerance:.3f})"
     )
     if paired is not None:
         detail = f"{detail}, {_paired_words(paired)}"
@@ -333,17 +427,19 @@ def _paired_words(paired: McNemar) -> str:
     return f"McNemar p = {paired.p_value:.3g}, {verdict} at {paired.alpha:g}"
 
 
-def _baseline_check(metrics: Mapping[str, Any], baseline: Mapping[str, Any]) -> GateCheck:
-    value = _value(metrics, "accuracy", "metrics")
-    reference = _value(baseline, "accuracy", "baseline_metrics")
+def _baseline_check(
+    metrics: Mapping[str, Any], baseline: Mapping[str, Any], name: str = "accuracy"
+) -> GateCheck:
+    value = _value(metrics, name, "metrics")
+    reference = _value(baseline, name, "baseline_metrics")
     if reference is None:
-        raise InputError("baseline_metrics: no accuracy")
+        raise InputError(f"baseline_metrics: no {name}")
     if value is None:
-        return GateCheck("beats_baseline", False, "accuracy is not available")
-    ok = value > reference
+        return GateCheck("beats_baseline", False, f"{name} is not available")
+    ok = value < reference if name in LOWER_IS_BETTER else value > reference
     verb = "beats" if ok else "does not beat"
     return GateCheck(
-        "beats_baseline", ok, f"accuracy {value:.3f} {verb} the baseline {reference:.3f}"
+        "beats_baseline", ok, f"{name} {value:.3f} {verb} the baseline {reference:.3f}"
     )
 
 
@@ -363,22 +459,36 @@ def validate_model(
 
     The baseline, unless given, is a most-frequent ``DummyClassifier`` fitted on the holdout
     labels: the accuracy anyone gets without looking at the features (not TFX's "baseline",
-    which is the production model here). With a production model, the two are also compared row
-    by row (exact McNemar at level ``alpha``, in ``decision.comparison``); see
-    :func:`quality_gate` for what ``require_significance`` changes.
+    which is the production model here); for a regressor, a mean ``DummyRegressor`` (the RMSE
+    of always predicting the holdout's mean). ``thresholds`` default to the task's
+    (``DEFAULT_THRESHOLDS`` or ``DEFAULT_REGRESSION_THRESHOLDS``). With a production
+    classifier, the two are also compared row by row (exact McNemar at level ``alpha``, in
+    ``decision.comparison``); see :func:`quality_gate` for what ``require_significance``
+    changes.
     """
-    limits = _check_thresholds(DEFAULT_THRESHOLDS if thresholds is None else thresholds, tolerance)
+    task = task_of(model)
+    limits = _check_thresholds(
+        default_thresholds(task) if thresholds is None else thresholds, tolerance
+    )
+    wrong = [n for n in limits if (n in REGRESSION_METRICS) != (task == "regression")]
+    if wrong:
+        raise InputError(f"thresholds: {wrong[0]} is not a {task} metric")
     _check_flag(require_significance)
     alpha = check_level(alpha, "alpha")
     metrics = evaluate_model(model, holdout, target)
     if baseline_model is None:
         features = _features(model, holdout, target)
-        baseline_model = DummyClassifier(strategy="most_frequent")
-        baseline_model.fit(features, holdout[target].to_numpy())
+        y = _labels(holdout, target, task)
+        if task == "regression":
+            baseline_model = DummyRegressor(strategy="mean")
+        else:
+            baseline_model = DummyClassifier(strategy="most_frequent")
+        baseline_model.fit(features, y)
     baseline = evaluate_model(baseline_model, holdout, target)
     production = comparison = None
     if production_model is not None:
         production = evaluate_model(production_model, holdout, target)
+    if production_model is not None and task == "classification":  # paired on correct rows
         comparison = mcnemar_test(
             correct_rows(model, holdout, target),
             correct_rows(production_model, holdout, target),

@@ -79,6 +79,10 @@ class DriftReport:
     reasons: tuple[str, ...]
     n_reference: int
     n_current: int
+    # regression models only: drift of the model's predictions and of its residuals (label -
+    # prediction), reference vs current, tested like a numeric feature
+    prediction_drift: FeatureDrift | None = None
+    residual_drift: FeatureDrift | None = None
 
     @property
     def drifted(self) -> list[str]:
@@ -88,6 +92,9 @@ class DriftReport:
     def to_dict(self) -> dict[str, Any]:
         out = {key: _plain(getattr(self, key)) for key in self.__dataclass_fields__}
         out["features"] = [f.to_dict() for f in self.features]
+        for key in ("prediction_drift", "residual_drift"):
+            value = getattr(self, key)
+            out[key] = None if value is None else value.to_dict()
         out["reasons"] = list(self.reasons)
         return out
 
@@ -282,6 +289,61 @@ def _accuracy(model: Any, frame: pd.DataFrame, target: str, features: list[str],
     return float(np.mean(predicted == frame.loc[known, target].to_numpy()))
 
 
+def _model_features(model: Any, reference: pd.DataFrame, target: str) -> list:
+    names = getattr(model, "feature_names_in_", None)
+    return list(names) if names is not None else [c for c in reference.columns if c != target]
+
+
+def _predictions(model: Any, frame: pd.DataFrame, features: list, where: str) -> np.ndarray:
+    missing = [str(c) for c in features if c not in frame.columns]
+    if missing:
+        raise InputError(f"{where} lacks the model's feature column(s): {', '.join(missing)}")
+    try:
+        return np.asarray(model.predict(frame[features]), dtype=np.float64)
+    except (ValueError, TypeError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(f"model could not predict on {where}: {first}") from None
+
+
+def _residuals(frame: pd.DataFrame, target: str, predicted: np.ndarray, where: str) -> np.ndarray:
+    labels = frame[target]
+    if not pd.api.types.is_numeric_dtype(labels) or pd.api.types.is_bool_dtype(labels):
+        raise InputError(f"{where}: target column {target!r} is not numeric ({labels.dtype})")
+    return labels.to_numpy(dtype=np.float64, na_value=np.nan) - predicted
+
+
+def _regression_drift(model, reference, current, target, small):
+    """(prediction drift, residual drift or None, reasons) of a regression model."""
+    features = _model_features(model, reference, target)
+    predicted = {
+        where: _predictions(model, frame, features, where)
+        for where, frame in (("reference", reference), ("current", current))
+    }
+    sides = [np.sort(v[np.isfinite(v)]) for v in predicted.values()]
+    prediction = _numeric_drift("prediction", *sides, small)
+    said = "drifted" if prediction.drift else "did not drift"
+    reasons = [f"the model's predictions {said} ({_verdict(prediction)})"]
+    if target not in current.columns or target not in reference.columns:
+        return prediction, None, reasons
+    residuals = [
+        _residuals(frame, target, predicted[where], where)
+        for where, frame in (("reference", reference), ("current", current))
+    ]
+    sides = [np.sort(r[np.isfinite(r)]) for r in residuals]
+    if not sides[0].size or not sides[1].size:
+        return prediction, None, reasons
+    residual = _numeric_drift("residual", *sides, small)
+    said = "drifted: the model errs differently" if residual.drift else "did not drift"
+    reasons.append(f"the residuals (label - prediction) {said} ({_verdict(residual)})")
+    return prediction, residual, reasons
+
+
+def _verdict(drift: FeatureDrift) -> str:
+    if drift.p_value is not None:
+        return f"{drift.method} p = {drift.p_value:.3g}; drift when p < {drift.threshold}"
+    return f"{drift.method} {drift.statistic:.3f}; drift when >= {drift.threshold}"
+
+
 def _check_inputs(reference, current, target, columns, drift_share, max_accuracy_drop):
     for where, frame in (("reference", reference), ("current", current)):
         if not isinstance(frame, pd.DataFrame):
@@ -328,6 +390,9 @@ def detect_drift(
     ``drift_share`` of them drift. With a ``model`` and ``target`` labels in ``current``, the
     model's accuracy on ``current`` is compared with ``reference_accuracy`` (default: its
     accuracy on ``reference``); a drop above ``max_accuracy_drop`` also calls for retraining.
+    A regression ``model`` has no accuracy: its predictions on ``reference`` and ``current`` are
+    compared (``prediction_drift``), and with labels on both sides its residuals
+    (``residual_drift``, label - prediction); drifted residuals also call for retraining.
     ``correction`` (see :func:`adjust_p_values`): a feature's test drifts when its *adjusted*
     p-value is below ``P_VALUE`` (the reported ``p_value`` stays the raw one).
     """
@@ -367,8 +432,15 @@ def detect_drift(
         f"feature {name!r}: no value in current (all missing): counted as drift" for name in empty
     ]
 
+    prediction_drift = residual_drift = None
+    regression = model is not None and _is_regressor(model)
+    if regression:
+        prediction_drift, residual_drift, said = _regression_drift(
+            model, reference, current, target, small
+        )
+        reasons += said
     accuracy = accuracy_drop = None
-    if model is not None and target in current.columns:
+    if model is not None and not regression and target in current.columns:
         model_features = getattr(model, "feature_names_in_", None)
         if model_features is None:
             model_features = [c for c in reference.columns if c != target]
@@ -387,10 +459,14 @@ def detect_drift(
             f"(drop {accuracy_drop:.3f} {sign} {max_accuracy_drop:.3f})"
         )
     accuracy_fell = accuracy_drop is not None and accuracy_drop > max_accuracy_drop
-    retrain = dataset_drift or accuracy_fell
+    residuals_moved = residual_drift is not None and residual_drift.drift
+    retrain = dataset_drift or accuracy_fell or residuals_moved
     if not retrain:
         what = "no drift" if n_drifted == 0 else "no dataset drift"
-        checked = "no accuracy drop" if accuracy_drop is not None else "accuracy not measured"
+        if regression:
+            checked = "no residual drift" if residual_drift is not None else "errors not measured"
+        else:
+            checked = "no accuracy drop" if accuracy_drop is not None else "accuracy not measured"
         reasons.append(f"{what} and {checked}: keep the production model")
     return DriftReport(
         features=tuple(results),
@@ -403,7 +479,15 @@ def detect_drift(
         reasons=tuple(reasons),
         n_reference=len(reference),
         n_current=len(current),
+        prediction_drift=prediction_drift,
+        residual_drift=residual_drift,
     )
+
+
+def _is_regressor(model: Any) -> bool:
+    from sklearn.base import is_regressor  # scikit-learn is imported only when a model is given
+
+    return bool(is_regressor(model))
 
 
 def adjust_p_values(p_values, method: str = "bonferroni") -> np.ndarray:

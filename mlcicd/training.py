@@ -7,8 +7,15 @@
 >>> parse_param("n_estimators=50")
 ('n_estimators', 50)
 
+The task (classification or regression) is read from the label or given; each task has its
+models (``MODELS``, ``REGRESSION_MODELS``). A table with category columns or missing values gets
+a preprocessing built from its schema inside the model's pipeline (one-hot encoding on the
+schema's categories, imputers with missing-indicators), so the saved model carries it; a table
+of complete numbers is fitted exactly as before, without any extra step.
+
 Model files are written with skops (no pickle). Loading a file refuses every type outside
-scikit-learn, numpy, scipy and the builtin types, so a model file cannot smuggle in code.
+scikit-learn, numpy, scipy and the builtin types, so a model file cannot smuggle in code; the
+preprocessing steps are scikit-learn types, so they need no extra trust.
 """
 
 from __future__ import annotations
@@ -32,15 +39,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sklearn
-from sklearn.dummy import DummyClassifier
-from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
+from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.impute import MissingIndicator, SimpleImputer
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.tree import DecisionTreeClassifier
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import mlcicd
-from mlcicd.data import fingerprint
+from mlcicd.data import MAX_CLASSES, TASKS, fingerprint, infer_task
 from mlcicd.errors import InputError
 from mlcicd.files import atomic_write, check_readable_file
 
@@ -90,6 +104,42 @@ MODELS: dict[str, Callable[[Mapping[str, Any], int], Any]] = {
     "decision_tree": _decision_tree,
     "dummy": _dummy,
 }
+
+
+def _ridge(params: Mapping[str, Any], seed: int) -> Pipeline:
+    model = _with_params("ridge", Ridge(random_state=seed), params)
+    return Pipeline([("scale", StandardScaler()), ("model", model)])
+
+
+def _linear_regression(params: Mapping[str, Any], seed: int) -> Pipeline:
+    model = _with_params("linear_regression", LinearRegression(), params)
+    return Pipeline([("scale", StandardScaler()), ("model", model)])
+
+
+def _regressor(name: str, cls: type, **fixed: Any) -> Callable[[Mapping[str, Any], int], Any]:
+    def factory(params: Mapping[str, Any], seed: int) -> Any:
+        return _with_params(name, cls(**fixed, random_state=seed), params)
+
+    return factory
+
+
+def _dummy_regressor(params: Mapping[str, Any], seed: int) -> DummyRegressor:
+    return _with_params("dummy", DummyRegressor(strategy="mean"), params)
+
+
+# the same name means the same kind of model for either task (random_forest: a forest of
+# classification trees, or of regression trees); logistic_regression only classifies and
+# ridge / linear_regression only regress
+REGRESSION_MODELS: dict[str, Callable[[Mapping[str, Any], int], Any]] = {
+    "ridge": _ridge,
+    "linear_regression": _linear_regression,
+    "random_forest": _regressor("random_forest", RandomForestRegressor),
+    "gradient_boosting": _regressor("gradient_boosting", GradientBoostingRegressor),
+    "decision_tree": _regressor("decision_tree", DecisionTreeRegressor),
+    "dummy": _dummy_regressor,
+}
+MODELS_BY_TASK = {"classification": MODELS, "regression": REGRESSION_MODELS}
+DEFAULT_MODEL = {"classification": "logistic_regression", "regression": "ridge"}
 
 
 @dataclass(frozen=True)
@@ -152,11 +202,96 @@ def parse_param(text: str, option: str = "--param") -> tuple[str, Any]:
     return key, number if math.isfinite(number) else raw
 
 
-def make_estimator(spec: ModelSpec, seed: int = 0) -> Any:
-    """An unfitted estimator for ``spec``."""
-    if spec.name not in MODELS:
-        raise InputError(f"unknown model {spec.name!r} (known: {', '.join(MODELS)})")
-    return MODELS[spec.name](spec.param_dict, seed)
+def _check_task(task: str) -> str:
+    if task not in TASKS:
+        raise InputError(f"task {task!r}: expected one of {', '.join(TASKS)}")
+    return task
+
+
+def model_names() -> str:
+    """The model names per task, for messages and ``--help``."""
+    return "; ".join(f"{task}: {', '.join(models)}" for task, models in MODELS_BY_TASK.items())
+
+
+def make_estimator(spec: ModelSpec, seed: int = 0, task: str = "classification") -> Any:
+    """An unfitted estimator for ``spec`` and ``task`` (without the schema's preprocessing)."""
+    models = MODELS_BY_TASK[_check_task(task)]
+    if spec.name not in models:
+        other = next((t for t, m in MODELS_BY_TASK.items() if t != task and spec.name in m), None)
+        if other is not None:
+            raise InputError(
+                f"model {spec.name!r} is a {other} model, the task is {task} "
+                f"({task} models: {', '.join(models)})"
+            )
+        raise InputError(f"unknown model {spec.name!r} (known: {model_names()})")
+    return models[spec.name](spec.param_dict, seed)
+
+
+# ---------------------------------------------------------------------------------- preprocessing
+
+NUMERIC_KINDS = ("int", "float", "bool")
+
+
+def preprocessing(schema: Any, features: list, scale: bool) -> ColumnTransformer | None:
+    """The schema-built preprocessing of ``features``, or None when it is the identity.
+
+    Numeric columns the schema calls nullable get a median imputer with a missing-indicator;
+    category columns a most-frequent imputer and a one-hot encoder whose categories are the
+    schema's (a category unseen in the schema encodes as all zeros: validation reports it as
+    ``unknown_category``), plus a missing-indicator when nullable. ``scale`` standardises the
+    numeric columns (for linear models). Numeric columns without missing values and no category
+    column: None, and the model sees the data unchanged (as it always did).
+    """
+    cols = {c.name: c for c in schema.columns}
+    absent = [str(f) for f in features if f not in cols]
+    if absent:
+        raise InputError(f"training data: feature columns not in the schema: {', '.join(absent)}")
+    text = [cols[f] for f in features if cols[f].dtype == "string"]
+    if text:
+        raise InputError(
+            f"training data: feature column {text[0].name!r} is free text (more distinct values "
+            "than a category may have, see --max-categories of infer-schema): drop it"
+        )
+    plain = [f for f in features if cols[f].dtype in NUMERIC_KINDS and not cols[f].nullable]
+    holes = [f for f in features if cols[f].dtype in NUMERIC_KINDS and cols[f].nullable]
+    cats = [f for f in features if cols[f].dtype == "category"]
+    if not holes and not cats:
+        return None
+    parts: list = []
+    if plain:
+        parts.append(("numeric", StandardScaler() if scale else "passthrough", plain))
+    if holes:
+        impute = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
+        steps = [("impute", impute)] + ([("scale", StandardScaler())] if scale else [])
+        parts.append(("numeric_missing", Pipeline(steps), holes))
+    if cats:
+        encoder = OneHotEncoder(
+            categories=[list(cols[f].categories) for f in cats],
+            handle_unknown="ignore",
+            sparse_output=False,
+            dtype=np.float64,
+        )
+        impute = SimpleImputer(strategy="most_frequent", keep_empty_features=True)
+        parts.append(("categories", Pipeline([("impute", impute), ("onehot", encoder)]), cats))
+        nullable = [f for f in cats if cols[f].nullable]
+        if nullable:
+            parts.append(("categories_missing", MissingIndicator(features="all"), nullable))
+    return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
+
+
+def build_model(
+    spec: ModelSpec, schema: Any, features: list, seed: int = 0, task: str = "classification"
+) -> Any:
+    """``spec``'s estimator behind the schema-built :func:`preprocessing` of ``features``:
+    ``Pipeline([("prepare", ...), ("model", ...)])``, or the bare estimator when the
+    preprocessing is the identity (numeric columns without missing values)."""
+    estimator = make_estimator(spec, seed, task)
+    scaled = isinstance(estimator, Pipeline) and estimator.steps[0][0] == "scale"
+    prepare = preprocessing(schema, features, scale=scaled)
+    if prepare is None:
+        return estimator
+    model = estimator.named_steps["model"] if scaled else estimator
+    return Pipeline([("prepare", prepare), ("model", model)])
 
 
 # ---------------------------------------------------------------------------------- training
@@ -169,6 +304,11 @@ class TrainedModel:
     model: Any
     spec: ModelSpec
     metadata: dict[str, Any]
+
+    @property
+    def task(self) -> str:
+        """``"classification"`` or ``"regression"`` (files from before tasks: classification)."""
+        return self.metadata.get("task", "classification")
 
     def to_dict(self) -> dict[str, Any]:
         return {"spec": self.spec.to_dict(), "metadata": dict(self.metadata)}
@@ -184,7 +324,7 @@ def _library_versions() -> dict[str, str]:
     }
 
 
-def _check_training_frame(df: pd.DataFrame, target: str) -> list[str]:
+def _check_training_frame(df: pd.DataFrame, target: str) -> list:
     """The feature columns of ``df``, or an :class:`InputError` saying what is unusable."""
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"training data: expected a DataFrame, got {type(df).__name__}")
@@ -197,22 +337,87 @@ def _check_training_frame(df: pd.DataFrame, target: str) -> list[str]:
     features = [c for c in df.columns if c != target]
     if not features:
         raise InputError(f"training data: no feature columns besides the target {target!r}")
-    dtypes = df.dtypes.drop(target)  # one Series of dtypes, not a column Series per feature
-    bad = [str(c) for c, t in dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
-    if bad:
-        raise InputError(f"training data: non-numeric feature columns: {', '.join(bad)}")
     labels = df[target]
-    if labels.isna().any():
-        raise InputError(
-            f"training data: target column {target!r} has {int(labels.isna().sum())} missing values"
-        )
+    n_missing = int(labels.isna().sum())
+    if n_missing == len(df):
+        raise InputError(f"training data: target column {target!r} is entirely missing")
+    if n_missing:
+        raise InputError(f"training data: target column {target!r} has {n_missing} missing values")
+    return features
+
+
+def _check_labels(labels: pd.Series, target: str, task: str) -> None:
+    if task == "regression":
+        if not pd.api.types.is_numeric_dtype(labels) or pd.api.types.is_bool_dtype(labels):
+            raise InputError(
+                f"training data: target column {target!r} is not numeric ({labels.dtype}), "
+                "so it cannot be a regression target (--task classification?)"
+            )
+        values = labels.to_numpy(dtype="float64")
+        n_inf = int(np.count_nonzero(np.isinf(values)))
+        if n_inf:
+            raise InputError(f"training data: target column {target!r} has {n_inf} infinite values")
+        if np.ptp(values) == 0:
+            raise InputError(
+                f"training data: target column {target!r} is constant ({values[0]!r}); "
+                "a regression needs a label that varies"
+            )
+        return
     classes = labels.unique()
     if len(classes) < 2:
         raise InputError(
             f"training data: target column {target!r} has a single class ({classes[0]!r}); "
             "a classifier needs at least two"
         )
-    return features
+
+
+def resolve_task(labels: pd.Series, target: str, model_name: str | None, task: str | None) -> str:
+    """The task: ``task`` when given, else the label's (:func:`mlcicd.data.infer_task`); a model
+    that only serves the other task is refused, naming the label and the ``--task`` option."""
+    if task is not None:
+        return _check_task(task)
+    detected = infer_task(labels)
+    if model_name is None or model_name in MODELS_BY_TASK[detected]:
+        return detected
+    other = "classification" if detected == "regression" else "regression"
+    if model_name not in MODELS_BY_TASK[other]:
+        return detected  # an unknown name: make_estimator says so
+    n = int(labels.nunique())
+    looks = (
+        f"is continuous ({n} distinct float values)"
+        if detected == "regression"
+        else f"holds {n} classes"
+    )
+    raise InputError(
+        f"target column {target!r} {looks}, so the task is {detected}, but {model_name!r} is a "
+        f"{other} model: choose one of {', '.join(MODELS_BY_TASK[detected])}, or pass "
+        f"--task {other} to override (a float label with more than {MAX_CLASSES} distinct "
+        "values is read as regression)"
+    )
+
+
+def _frame_schema(df: pd.DataFrame, X: pd.DataFrame, target: str, schema: Any) -> Any:
+    """``schema`` if given, None when every feature is numeric and complete (no preprocessing
+    needed, nothing to infer), else the schema inferred from ``df``. Refuses a feature that is
+    entirely missing (one missing-value pass over the features ``X`` serves both)."""
+    missing = X.isna().to_numpy()
+    empty = missing.all(axis=0)
+    if empty.any():
+        name = X.columns[int(np.argmax(empty))]
+        raise InputError(
+            f"training data: feature column {str(name)!r} is entirely missing (no value to "
+            "learn from): drop it"
+        )
+    if schema is not None:
+        return schema
+    numeric = all(
+        pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t) for t in X.dtypes
+    )
+    if numeric and not missing.any():
+        return None
+    from mlcicd.validation import infer_schema
+
+    return infer_schema(df, target=target)
 
 
 def train_model(
@@ -221,16 +426,31 @@ def train_model(
     spec: ModelSpec | None = None,
     seed: int = 0,
     data_fingerprint: str | None = None,
+    *,
+    schema: Any = None,
+    task: str | None = None,
 ) -> TrainedModel:
     """Fit ``spec``'s estimator on every non-target column of ``df``.
 
-    ``data_fingerprint`` is ``mlcicd.data.fingerprint(df)`` when the caller already has it (the
-    pipeline hashes each frame once per run); otherwise it is computed for the provenance.
+    The task is ``task`` or read from the label (:func:`resolve_task`); ``spec`` defaults to
+    the task's default model. Category columns and missing values are handled by a
+    preprocessing built from ``schema`` (default: inferred from ``df``), inside the fitted
+    pipeline (see :func:`build_model`). ``data_fingerprint`` is
+    ``mlcicd.data.fingerprint(df)`` when the caller already has it (the pipeline hashes each
+    frame once per run); otherwise it is computed for the provenance.
     """
-    spec = spec if spec is not None else ModelSpec()
     features = _check_training_frame(df, target)
-    estimator = make_estimator(spec, seed)
-    X, y = df[features], df[target].to_numpy()
+    labels = df[target]
+    task = resolve_task(labels, target, None if spec is None else spec.name, task)
+    spec = spec if spec is not None else ModelSpec(DEFAULT_MODEL[task])
+    _check_labels(labels, target, task)
+    X = df[features]
+    frame_schema = _frame_schema(df, X, target, schema)
+    if frame_schema is None:
+        estimator = make_estimator(spec, seed, task)
+    else:
+        estimator = build_model(spec, frame_schema, features, seed, task)
+    y = labels.to_numpy(dtype="float64") if task == "regression" else labels.to_numpy()
     start = time.perf_counter()
     try:
         estimator.fit(X, y)
@@ -242,6 +462,7 @@ def train_model(
         "model_name": spec.name,
         "params": spec.param_dict,
         "target": target,
+        "task": task,
         "features": [str(c) for c in features],
         "n_rows": int(len(df)),
         "data_fingerprint": data_fingerprint or fingerprint(df),

@@ -214,9 +214,14 @@ def _bounds(values: np.ndarray, kind: str, slack: float) -> tuple:
         return None, None
     lo, hi = float(finite.min()), float(finite.max())
     pad = slack * (hi - lo)
+    low, high = lo - pad, hi + pad
+    if lo >= 0:  # never negative (areas, counts, prices): the widened range keeps the sign
+        low = max(low, 0.0)
+    if hi <= 0:  # never positive: likewise
+        high = min(high, 0.0)
     if kind == "int":
-        return math.floor(lo - pad), math.ceil(hi + pad)
-    return lo - pad, hi + pad
+        return math.floor(low), math.ceil(high)
+    return low, high
 
 
 def _sorted_categories(s: pd.Series) -> tuple:
@@ -227,8 +232,10 @@ def _sorted_categories(s: pd.Series) -> tuple:
 def infer_schema(
     df: pd.DataFrame, target: str | None = None, slack: float = 0.5, max_categories: int = 20
 ) -> Schema:
-    """Describe ``df``: numeric ranges widened by ``slack`` x range on both sides, text columns
-    with at most ``max_categories`` distinct values as categories. Every column is required;
+    """Describe ``df``: numeric ranges widened by ``slack`` x range on both sides (but a column
+    that never changed sign keeps it: a range starting at 0 or above stays >= 0, one ending at 0
+    or below stays <= 0), text columns with at most ``max_categories`` distinct values as
+    categories. Every column is required;
     a column is nullable when ``df`` has missing values in it. The default slack of 0.5 lets a
     fresh sample of heavy-tailed real data pass (a holdout of the embedded data does)."""
     check_frame(df)
@@ -329,8 +336,7 @@ def _check_numeric(s: pd.Series, col: ColumnSchema, found: list) -> None:
         return  # the common case: two reductions, no temporary arrays
     _add(found, col, WRONG_TYPE, unreadable, f"{_v(unreadable)} cannot be read as a number")
     n_missing = int(np.count_nonzero(np.isnan(x))) - unreadable
-    if not col.nullable:
-        _add(found, col, MISSING_VALUES, n_missing, f"{_v(n_missing)} missing")
+    _report_missing(n_missing, len(x), col, found)
     n_pos, n_neg = int(np.count_nonzero(x == np.inf)), int(np.count_nonzero(x == -np.inf))
     _add(found, col, NON_FINITE, n_pos + n_neg, f"{n_pos} x +inf and {n_neg} x -inf")
     if not integral:
@@ -347,11 +353,18 @@ def _check_numeric(s: pd.Series, col: ColumnSchema, found: list) -> None:
         _add(found, col, OUT_OF_RANGE, below + above, f"{' and '.join(sides)} ({observed})")
 
 
+def _report_missing(n: int, n_rows: int, col: ColumnSchema, found: list) -> None:
+    """Missing values in a column the schema says is never missing; an entirely missing column
+    even when it is nullable (there is nothing left to check or to learn from)."""
+    if n and n == n_rows:
+        _add(found, col, MISSING_VALUES, n, f"all {_v(n)} missing (the column is empty)")
+    elif not col.nullable:
+        _add(found, col, MISSING_VALUES, n, f"{_v(n)} missing")
+
+
 def _missing(s: pd.Series, col: ColumnSchema, found: list) -> np.ndarray:
     missing = s.isna().to_numpy()
-    n = int(np.count_nonzero(missing))
-    if not col.nullable:
-        _add(found, col, MISSING_VALUES, n, f"{_v(n)} missing")
+    _report_missing(int(np.count_nonzero(missing)), len(s), col, found)
     return missing
 
 

@@ -278,6 +278,88 @@ def test_missing_registry_folder_for_test_model_is_fine(csvs, tmp_path, capsys):
     assert not Path(tmp_path / "none").exists()
 
 
+# ------------------------------------------------------------------ the learner's own data
+
+
+@pytest.fixture(scope="module")
+def own(tmp_path_factory):
+    """CSVs with the bad inputs of issue 10, from the penguins-like and the diabetes data."""
+    import numpy as np
+
+    from mlcicd.data import penguins_like
+
+    folder = tmp_path_factory.mktemp("own")
+    penguins = penguins_like(n=120, seed=0)
+    penguins.to_csv(folder / "penguins.csv", index=False)
+    penguins.assign(species="Adelie").to_csv(folder / "constant_label.csv", index=False)
+    penguins.assign(species=np.nan).to_csv(folder / "no_label.csv", index=False)
+    penguins.assign(bill_depth_mm=np.nan).to_csv(folder / "empty_feature.csv", index=False)
+    serving = penguins.drop(columns="species").assign(island="Anvers")
+    serving.to_csv(folder / "new_island.csv", index=False)
+    diabetes = load_dataset("diabetes")
+    diabetes.to_csv(folder / "diabetes.csv", index=False)
+    target = diabetes["target"].copy()
+    target.iloc[[3, 7]] = np.inf
+    diabetes.assign(target=target).to_csv(folder / "inf_label.csv", index=False)
+    diabetes.assign(age=-diabetes["age"]).to_csv(folder / "negative_age.csv", index=False)
+    main(["infer-schema", str(folder / "penguins.csv"), "--target", "species", "-o",
+          str(folder / "penguins.json")])  # fmt: skip
+    main(["infer-schema", str(folder / "diabetes.csv"), "--target", "target", "-o",
+          str(folder / "diabetes.json")])  # fmt: skip
+    return folder
+
+
+@pytest.mark.parametrize(
+    "argv, code, needle",
+    [
+        (["train", "{own}/penguins.csv", "--target", "label", "-o", "{tmp}/m.skops"], 2, "'label'"),
+        (["train", "{own}/constant_label.csv", "--target", "species", "-o", "{tmp}/m.skops"], 2, "target column 'species' has a single class"),
+        (["train", "{own}/no_label.csv", "--target", "species", "-o", "{tmp}/m.skops"], 2, "target column 'species' is entirely missing"),
+        (["train", "{own}/empty_feature.csv", "--target", "species", "-o", "{tmp}/m.skops"], 2, "feature column 'bill_depth_mm' is entirely missing"),
+        (["train", "{own}/inf_label.csv", "--target", "target", "-o", "{tmp}/m.skops"], 2, "target column 'target' has 2 infinite values"),
+        (["train", "{own}/diabetes.csv", "--target", "target", "-o", "{tmp}/m.skops", "--model", "logistic_regression"], 2, "--task classification"),
+        (["train", "{own}/penguins.csv", "--target", "species", "-o", "{tmp}/m.skops", "--model", "ridge"], 2, "--task regression"),
+        (["train", "{own}/penguins.csv", "--target", "species", "-o", "{tmp}/m.skops", "--task", "regression"], 2, "target column 'species' is not numeric"),
+        (["validate-data", "{own}/penguins.csv", "--schema", "{own}/diabetes.json"], 1, "anomalies"),
+        (["validate-data", "{own}/no_label.csv", "--schema", "{own}/penguins.json"], 1, "species: missing_values (120) all 120 values missing"),
+        (["validate-data", "{own}/empty_feature.csv", "--schema", "{own}/penguins.json"], 1, "bill_depth_mm: missing_values (120) all 120 values missing"),
+        (["validate-data", "{own}/new_island.csv", "--schema", "{own}/penguins.json", "--serving"], 1, "island: unknown_category (120)"),
+        (["validate-data", "{own}/inf_label.csv", "--schema", "{own}/diabetes.json"], 1, "target: non_finite (2) 2 x +inf"),
+        (["validate-data", "{own}/negative_age.csv", "--schema", "{own}/diabetes.json"], 1, "age: out_of_range (442) 442 below min 0 "),
+    ],
+)  # fmt: skip
+def test_bad_own_data_is_exit_1_or_2_naming_the_column(own, tmp_path, capsys, argv, code, needle):
+    argv = [a.format(tmp=tmp_path, own=own) for a in argv]
+    got, out, err = run(capsys, *argv)
+    assert got == code, (out, err)
+    assert "Traceback" not in out + err
+    if code == 2:
+        assert needle in one_line(err) and out == ""
+    else:
+        assert needle in out and err == ""
+    assert list(tmp_path.iterdir()) == [], "no partial output file"
+
+
+def test_help_explains_every_option_lists_the_models_and_shows_an_example(capsys):
+    from mlcicd.cli import MODEL_NAMES, build_parser
+    from mlcicd.training import MODELS, REGRESSION_MODELS
+
+    assert MODEL_NAMES == {
+        "classification": tuple(MODELS),
+        "regression": tuple(REGRESSION_MODELS),
+    }
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    for name, sub in commands.items():
+        for action in sub._actions:
+            assert action.help, f"{name}: option {action.option_strings or action.dest} has no help"
+        text = sub.format_help()
+        assert "example: mlcicd " + name in " ".join(text.split()), name
+    train = " ".join(commands["train"].format_help().split())
+    for task, names in MODEL_NAMES.items():
+        assert f"{task}: {', '.join(names)}" in train
+
+
 # --- the run cache (issue 10): --cache/--no-cache, cache info|gc|clear, re-runs in a new process
 
 

@@ -11,7 +11,10 @@ from mlcicd.data import (
     drift_region,
     drift_strength,
     fingerprint,
+    infer_task,
+    load_data,
     load_dataset,
+    penguins_like,
     production_batches,
     split,
     synthetic_dataset,
@@ -47,8 +50,73 @@ def test_wine_binary():
 
 
 def test_unknown_dataset_lists_known_names():
-    with pytest.raises(InputError, match=r"'iris'.*breast_cancer, wine_binary"):
+    with pytest.raises(
+        InputError, match=r"'iris'.*breast_cancer, wine_binary, diabetes, penguins_like"
+    ):
         load_dataset("iris")
+
+
+def test_diabetes_is_a_float_regression_target():
+    diabetes = load_dataset("diabetes")
+    assert diabetes.shape == (442, 11) and diabetes.columns[-1] == TARGET
+    assert diabetes[TARGET].dtype == np.float64 and diabetes[TARGET].nunique() == 214
+    assert list(diabetes.columns[:4]) == ["age", "sex", "bmi", "bp"]
+    assert diabetes["age"].min() > 0  # original units, not scikit-learn's centred copy
+    assert infer_task(diabetes[TARGET]) == "regression"
+
+
+def test_penguins_like_table():
+    df = penguins_like(n=344, seed=0)
+    assert df.shape == (344, 7) and list(df.columns[:2]) == ["species", "island"]
+    assert set(df["species"]) == {"Adelie", "Chinstrap", "Gentoo"}
+    assert set(df["island"]) == {"Biscoe", "Dream", "Torgersen"}
+    assert set(df["sex"].dropna()) == {"female", "male"}
+    assert int(df.isna().sum().sum()) == 19
+    # Chinstraps live on Dream and Gentoos on Biscoe only, as in the real table
+    assert set(df.loc[df["species"] == "Chinstrap", "island"]) == {"Dream"}
+    assert set(df.loc[df["species"] == "Gentoo", "island"]) == {"Biscoe"}
+    pd.testing.assert_frame_equal(df, penguins_like(n=344, seed=0))
+    small = penguins_like(n=30, seed=2)
+    assert len(small) == 30 and set(small["species"]) == {"Adelie", "Chinstrap", "Gentoo"}
+    assert load_dataset("penguins_like").equals(df)
+    with pytest.raises(InputError, match="n=2"):
+        penguins_like(n=2)
+
+
+def test_infer_task_reads_the_label():
+    assert infer_task(pd.Series([0, 1, 1])) == "classification"
+    assert infer_task(pd.Series(["a", "b"])) == "classification"
+    assert infer_task(pd.Series([0.0, 1.0, np.nan])) == "classification"  # codes read as floats
+    assert infer_task(pd.Series([0.5, 1.0, 2.0])) == "regression"  # a fractional value
+    assert infer_task(pd.Series(np.arange(21, dtype=float))) == "regression"
+    assert infer_task(pd.Series(np.arange(20, dtype=float))) == "classification"
+
+
+def test_load_data_takes_a_name_or_a_csv_with_its_target(tmp_path):
+    df, target = load_data("diabetes")
+    assert (df.shape, target) == ((442, 11), TARGET)
+    assert load_data("penguins_like", "species")[1] == "species"
+    with pytest.raises(InputError, match="label column is 'species', not 'target'"):
+        load_data("penguins_like", "target")
+    path = tmp_path / "own.csv"
+    penguins_like(n=40).to_csv(path, index=False)
+    own, target = load_data(str(path), "species")
+    assert own.shape == (40, 7) and target == "species"
+    with pytest.raises(InputError, match="give the label column"):
+        load_data(str(path))
+    with pytest.raises(InputError, match="target column 'label': not in"):
+        load_data(str(path), "label")
+
+
+def test_split_of_a_regression_label_is_not_stratified():
+    diabetes = load_dataset("diabetes")
+    train, holdout = split(diabetes, seed=0)
+    assert (len(train), len(holdout)) == (331, 111)
+    # stratifying on 214 values, most seen once, would fail: scikit-learn refuses it
+    with pytest.raises(ValueError):
+        from sklearn.model_selection import train_test_split
+
+        train_test_split(diabetes, test_size=0.25, random_state=0, stratify=diabetes[TARGET])
 
 
 def test_synthetic_dataset_shape_names_and_determinism():

@@ -278,6 +278,89 @@ def test_validate_model_checks_settings_first(data, lr):
         validate_model(lr, data[1], "target", thresholds={"auc": 0.9})
 
 
+# ------------------------------------------------------------------- regression and multiclass
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    from mlcicd.data import load_dataset
+
+    return split(load_dataset("diabetes"), seed=0)
+
+
+def test_regression_metrics_follow_the_model(diabetes):
+    import numpy as np
+    from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+
+    train, holdout = diabetes
+    model = train_model(train, "target", ModelSpec("ridge")).model
+    metrics = evaluate_model(model, holdout, "target")
+    assert set(metrics) == {"rmse", "mae", "r2", "n_rows"}
+    predicted = model.predict(holdout.drop(columns="target"))
+    y = holdout["target"].to_numpy()
+    assert metrics["rmse"] == pytest.approx(root_mean_squared_error(y, predicted), abs=1e-6)
+    assert metrics["mae"] == pytest.approx(mean_absolute_error(y, predicted), abs=1e-6)
+    assert metrics["r2"] == pytest.approx(r2_score(y, predicted), abs=1e-6)
+    assert np.isfinite(metrics["rmse"]) and metrics["n_rows"] == len(holdout)
+
+
+def test_the_regression_gate_uses_rmse_and_the_mean_baseline(diabetes):
+    train, holdout = diabetes
+    ridge = train_model(train, "target", ModelSpec("ridge")).model
+    dummy = train_model(train, "target", ModelSpec("dummy")).model
+    good = validate_model(ridge, holdout, "target")
+    assert good.blessed and good.thresholds == {"r2": 0.2}
+    assert good.metrics["rmse"] < good.baseline_metrics["rmse"]
+    assert [c.name for c in good.checks] == ["threshold_r2", "no_regression", "beats_baseline"]
+    bad = validate_model(dummy, holdout, "target", production_model=ridge)
+    assert not bad.blessed
+    names = {c.name: c for c in bad.checks}
+    assert not names["beats_baseline"].passed  # the training mean vs the holdout's own mean
+    assert not names["no_regression_r2"].passed  # higher R^2 is better: it looks downwards
+    assert "below production" in names["no_regression_r2"].detail
+    # lower RMSE is better: a maximum, and a regression check that looks upwards
+    capped = validate_model(
+        dummy, holdout, "target", thresholds={"rmse": 60.0}, production_model=ridge
+    )
+    assert capped.reasons[0].startswith("rmse ") and "> maximum 60.000" in capped.reasons[0]
+    assert "above production" in capped.reasons[1]
+
+
+def test_regression_thresholds_are_checked(diabetes):
+    train, holdout = diabetes
+    ridge = train_model(train, "target", ModelSpec("ridge")).model
+    with pytest.raises(InputError, match="rmse must be a finite number >= 0"):
+        validate_model(ridge, holdout, "target", thresholds={"rmse": -1.0})
+    with pytest.raises(InputError, match="accuracy is not a regression metric"):
+        validate_model(ridge, holdout, "target", thresholds={"accuracy": 0.9})
+
+
+def test_multiclass_metrics_name_their_averaging():
+    import numpy as np
+
+    from mlcicd.data import penguins_like
+
+    train, holdout = split(penguins_like(), "species", seed=0)
+    stump = train_model(train, "species", ModelSpec("decision_tree", {"max_depth": 1})).model
+    metrics = evaluate_model(stump, holdout, "species")
+    y, predicted = holdout["species"].to_numpy(), stump.predict(holdout.drop(columns="species"))
+    assert metrics["averaging"] == "macro"
+    assert metrics["f1"] == pytest.approx(f1_score(y, predicted, average="macro"), abs=1e-6)
+    proba = stump.predict_proba(holdout.drop(columns="species"))
+    ovr = roc_auc_score(y, proba, multi_class="ovr", labels=stump.classes_)
+    assert metrics["roc_auc"] == pytest.approx(ovr, abs=1e-6)
+    decision = validate_model(stump, holdout, "species", thresholds={"f1": 0.95, "roc_auc": 0.99})
+    assert decision.reasons[:2] == (
+        f"f1 (macro average) {metrics['f1']:.3f} < threshold 0.950",
+        f"roc_auc (one-vs-rest, macro average) {metrics['roc_auc']:.3f} < threshold 0.990",
+    )
+    assert np.unique(y).size == 3
+
+
+def test_binary_metrics_carry_no_averaging_key(data, lr):
+    assert "averaging" not in evaluate_model(lr, data[1], "target")
+
+
 # ---------------------------------------------------------------------------------- significance
 
 

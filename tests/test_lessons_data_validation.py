@@ -35,7 +35,8 @@ def test_slack_tradeoff_counts_false_alarms_and_catches(data):
     t = dv.slack_tradeoff(data[0], data[1], [0.1, 0.5])
     assert t["false_alarms"].tolist() == [8, 0]
     assert t["unit_change_caught"].tolist() == [True, False]
-    assert t["mean_radius_min"].iloc[1] < 0 < t["mean_radius_min"].iloc[0]
+    # a radius was never negative: the widest slack reaches 0 but keeps the sign
+    assert t["mean_radius_min"].iloc[1] == 0 < t["mean_radius_min"].iloc[0]
 
 
 def test_corrupt_scales_one_column_and_blanks_a_share(data):
@@ -111,8 +112,8 @@ def test_validation_first_blocks_training_on_a_broken_batch(data, schema):
     report, trained = dv.train_with_validation(train, schema)
     assert report.valid and trained.metadata["data_fingerprint"] == fingerprint(train)
     holes = dv.corrupt(train, missing_share=0.2)
-    with pytest.raises(InputError, match="training failed"):
-        train_model(holes, TARGET)  # logistic regression refuses NaN loudly
+    imputed = train_model(holes, TARGET)  # no error: the pipeline imputes the holes silently
+    assert [name for name, _ in imputed.model.steps] == ["prepare", "model"]
     assert dv.train_without_validation(holes).metadata["n_rows"] == len(train)
 
 

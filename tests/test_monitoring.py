@@ -310,6 +310,8 @@ def test_to_dict_is_json_and_all_missing_column_drifts():
         "reasons",
         "n_reference",
         "n_current",
+        "prediction_drift",
+        "residual_drift",
     }
     assert set(data["features"][0]) == {
         "feature",
@@ -363,6 +365,58 @@ def test_bad_frames():
         detect_drift(stamped, stamped)
     with pytest.raises(InputError, match="reference column 'f2' has no finite value"):
         detect_drift(ref.assign(f2=np.nan), ref)
+
+
+# ------------------------------------------------------------------ regression models
+
+
+@pytest.fixture(scope="module")
+def diabetes_model():
+    from mlcicd.data import load_dataset, split
+    from mlcicd.training import train_model
+
+    train, holdout = split(load_dataset("diabetes"), seed=0)
+    return train, holdout, train_model(train, "target").model
+
+
+def test_a_regression_model_gets_prediction_and_residual_drift(diabetes_model):
+    train, holdout, model = diabetes_model
+    report = detect_drift(train, holdout, target="target", model=model)
+    assert report.accuracy is None and report.accuracy_drop is None
+    assert report.prediction_drift.feature == "prediction" and not report.prediction_drift.drift
+    assert report.residual_drift.method == "ks" and not report.residual_drift.drift
+    assert not report.retrain
+    assert report.reasons[-1] == "no drift and no residual drift: keep the production model"
+    data = report.to_dict()
+    assert data["residual_drift"]["feature"] == "residual"
+    assert json.loads(json.dumps(data, allow_nan=False)) == data
+
+
+def test_a_shifted_label_moves_the_residuals_not_the_predictions(diabetes_model):
+    train, holdout, model = diabetes_model
+    # the features are unchanged, so are the predictions; the labels (what the model gets
+    # wrong) move by 60: only the residuals can see it, and they call for retraining
+    report = detect_drift(train, holdout.assign(target=holdout["target"] + 60), target="target",
+                          model=model)  # fmt: skip
+    assert report.drifted == [] and not report.prediction_drift.drift
+    assert report.residual_drift.drift and report.retrain
+    assert report.reasons[-1].startswith("the residuals (label - prediction) drifted")
+
+
+def test_without_current_labels_only_the_predictions_are_compared(diabetes_model):
+    train, holdout, model = diabetes_model
+    report = detect_drift(train, holdout.drop(columns="target"), target="target", model=model)
+    assert report.prediction_drift is not None and report.residual_drift is None
+    assert report.reasons[-1] == "no drift and errors not measured: keep the production model"
+
+
+def test_a_classifier_keeps_its_accuracy_and_gets_no_prediction_drift(cancer):
+    from mlcicd.training import train_model
+
+    model = train_model(cancer, "target").model
+    report = detect_drift(cancer, cancer.sample(200, random_state=0), target="target", model=model)
+    assert report.accuracy is not None
+    assert report.prediction_drift is None and report.residual_drift is None
 
 
 # ------------------------------------------------ multiple-testing corrections and numeric PSI

@@ -235,12 +235,12 @@ def test_failed_data_validation_and_failed_training_are_recorded_per_version(dat
     assert result.counts["train"] == 2 and not result.data_reports[2].valid
 
     holes = data.copy()
-    holes.loc[::7, "mean_texture"] = np.nan  # logistic regression cannot train on NaN
+    holes["mean_texture"] = np.nan  # a feature with no value at all: nothing to learn from
     result = run_versions(2, data=[data, holes], validation="off")
     assert result.outcomes == {1: "deployed", 2: "failed"}
     frame = result.to_frame().set_index(["version", "stage"])
     assert frame.loc[(2, "train"), "outcome"] == "failed"
-    assert "NaN" in frame.loc[(2, "train"), "detail"]
+    assert "'mean_texture' is entirely missing" in frame.loc[(2, "train"), "detail"]
     assert list(frame.loc[2, "outcome"]) == ["failed", "skipped", "skipped", "skipped", "skipped"]
 
 
@@ -364,12 +364,14 @@ def test_result_tables(data):
         "3 model versions: 3 training + validation cycles run; 3 deployed, 0 rejected, 0 failed"
     )
     wide = result.to_frame(fingerprints=True).set_index(["version", "stage"])
+    # train_model's schema parameter takes the run's schema (its preprocessing is built from it)
     assert set(wide.loc[(1, "train"), "fingerprints"]) == {
         "df",
         "data_fingerprint",
         "target",
         "spec",
         "seed",
+        "schema",
     }
     assert pd.isna(wide.loc[(1, "deploy"), "key"])  # a side effect is never cached
     payload = result.to_dict()

@@ -12,10 +12,11 @@ import pytest
 import skops.io as sio
 from sklearn.preprocessing import FunctionTransformer
 
-from mlcicd.data import fingerprint, load_dataset
+from mlcicd.data import fingerprint, load_dataset, penguins_like, split
 from mlcicd.errors import InputError
 from mlcicd.training import (
     MODELS,
+    REGRESSION_MODELS,
     ModelSpec,
     TrainedModel,
     load_model,
@@ -27,6 +28,7 @@ from mlcicd.training import (
     stored_model_fingerprint,
     train_model,
 )
+from mlcicd.validation import infer_schema
 
 SMALL = {"random_forest": {"n_estimators": 5}, "gradient_boosting": {"n_estimators": 5}}
 
@@ -78,7 +80,10 @@ def test_seed_and_params_reach_the_estimator():
 
 
 def test_unknown_model_lists_the_known_ones():
-    with pytest.raises(InputError, match=r"unknown model 'svm' \(known: logistic_regression, "):
+    with pytest.raises(
+        InputError,
+        match=r"unknown model 'svm' \(known: classification: logistic_regression, .*regression: ridge",
+    ):
         make_estimator(ModelSpec("svm"))
 
 
@@ -145,6 +150,7 @@ def test_every_model_trains_and_records_its_provenance(df, name):
         "model_name",
         "params",
         "target",
+        "task",
         "features",
         "n_rows",
         "data_fingerprint",
@@ -154,6 +160,7 @@ def test_every_model_trains_and_records_its_provenance(df, name):
         "created_at",
     }
     assert meta["model_name"] == name
+    assert meta["task"] == trained.task == "classification"
     assert meta["params"] == SMALL.get(name, {})
     assert meta["features"] == [c for c in df.columns if c != "target"]
     assert (meta["target"], meta["n_rows"], meta["seed"]) == ("target", 569, 1)
@@ -181,10 +188,116 @@ def test_missing_target_is_named(df):
         train_model(df, "label")
 
 
-def test_non_numeric_features_are_named(df):
-    bad = df.assign(colour="red", size=pd.Series(["s"] * len(df), dtype="category"))
-    with pytest.raises(InputError, match="non-numeric feature columns: colour, size"):
+def test_free_text_features_are_named(df):
+    bad = df.assign(note=[f"note {i}" for i in range(len(df))])
+    with pytest.raises(InputError, match="feature column 'note' is free text"):
         train_model(bad, "target")
+
+
+def test_numeric_complete_data_keeps_the_bare_estimator(df):
+    """No category and no missing value: the model is exactly the one make_estimator builds."""
+    trained = train_model(df, "target", ModelSpec("logistic_regression"), seed=0)
+    assert [name for name, _ in trained.model.steps] == ["scale", "model"]
+    plain = make_estimator(ModelSpec("logistic_regression"), seed=0)
+    plain.fit(df.drop(columns="target"), df["target"])
+    X = df.drop(columns="target")
+    assert np.array_equal(trained.model.predict_proba(X), plain.predict_proba(X))
+
+
+@pytest.fixture(scope="module")
+def penguins() -> pd.DataFrame:
+    return penguins_like(n=344, seed=0)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_trains_on_categories_and_missing_values(penguins, name):
+    train, holdout = split(penguins, "species", seed=0)
+    trained = train_model(train, "species", ModelSpec(name, SMALL.get(name, {})), seed=0)
+    assert [step for step, _ in trained.model.steps] == ["prepare", "model"]
+    predicted = trained.model.predict(holdout.drop(columns="species"))
+    accuracy = float(np.mean(predicted == holdout["species"].to_numpy()))
+    # the dummy predicts the majority class; every real model does far better on this table
+    assert accuracy > (0.9 if name != "dummy" else 0.3)
+
+
+def test_the_encoder_categories_are_the_schemas(penguins):
+    schema = infer_schema(penguins, target="species")
+    trained = train_model(penguins, "species", schema=schema)
+    prepare = trained.model.named_steps["prepare"]
+    encoder = prepare.named_transformers_["categories"].named_steps["onehot"]
+    assert [list(c) for c in encoder.categories_] == [
+        list(schema.column("island").categories),
+        list(schema.column("sex").categories),
+    ]
+    # missing values: a median imputer with an indicator for the numbers, one for sex
+    assert prepare.named_transformers_["numeric_missing"].named_steps["impute"].add_indicator
+    assert list(prepare.named_transformers_["categories_missing"].feature_names_in_) == ["sex"]
+
+
+def test_an_unknown_category_at_serving_time_encodes_as_zeros(penguins):
+    trained = train_model(penguins, "species", ModelSpec("random_forest", SMALL["random_forest"]))
+    rows = penguins.drop(columns="species").head(5)
+    prepare = trained.model.named_steps["prepare"]
+    seen = prepare.transform(rows)
+    unseen = prepare.transform(rows.assign(island="Atlantis"))
+    onehot = [i for i, n in enumerate(prepare.get_feature_names_out()) if n.startswith("island_")]
+    assert seen[:, onehot].sum(axis=1).tolist() == [1.0] * 5
+    assert unseen[:, onehot].sum(axis=1).tolist() == [0.0] * 5
+    assert len(trained.model.predict(rows.assign(island="Atlantis"))) == 5
+
+
+def test_a_model_with_preprocessing_survives_skops(penguins, tmp_path):
+    trained = train_model(penguins, "species", ModelSpec("logistic_regression"))
+    loaded = load_model(save_model(trained, tmp_path / "penguins.skops"))
+    X = penguins.drop(columns="species")
+    assert np.array_equal(loaded.model.predict_proba(X), trained.model.predict_proba(X))
+    assert model_fingerprint(loaded.model) == model_fingerprint(trained.model)
+
+
+@pytest.fixture(scope="module")
+def diabetes() -> pd.DataFrame:
+    return load_dataset("diabetes")
+
+
+@pytest.mark.parametrize("name", sorted(REGRESSION_MODELS))
+def test_every_regression_model_trains_on_the_diabetes_target(diabetes, name):
+    trained = train_model(diabetes, "target", ModelSpec(name, SMALL.get(name, {})), seed=0)
+    assert trained.task == "regression"
+    predicted = trained.model.predict(diabetes.drop(columns="target"))
+    assert predicted.dtype.kind == "f" and len(np.unique(predicted)) > (1 if name != "dummy" else 0)
+    if name == "dummy":
+        assert np.allclose(predicted, diabetes["target"].mean())
+
+
+def test_the_default_model_follows_the_task(diabetes, df):
+    assert train_model(diabetes, "target").spec.name == "ridge"
+    assert train_model(df, "target").spec.name == "logistic_regression"
+
+
+def test_a_classifier_on_a_continuous_label_is_refused_naming_label_and_option(diabetes):
+    with pytest.raises(InputError, match=r"target column 'target' is continuous .*--task"):
+        train_model(diabetes, "target", ModelSpec("logistic_regression"))
+    with pytest.raises(InputError, match=r"target column 'target' holds 2 classes.*--task"):
+        train_model(load_dataset(), "target", ModelSpec("ridge"))
+    forced = train_model(diabetes.head(60), "target", ModelSpec("dummy"), task="classification")
+    assert forced.task == "classification"
+
+
+def test_regression_labels_with_infinities_or_constant_are_refused(diabetes):
+    bad = diabetes.assign(target=diabetes["target"].where(diabetes.index > 1, np.inf))
+    with pytest.raises(InputError, match="target column 'target' has 2 infinite values"):
+        train_model(bad, "target")
+    with pytest.raises(InputError, match="target column 'target' is constant"):
+        train_model(diabetes.assign(target=1.5), "target", task="regression")
+    with pytest.raises(InputError, match="task 'ranking'"):
+        train_model(diabetes, "target", task="ranking")
+
+
+def test_an_entirely_missing_feature_or_label_is_named(df):
+    with pytest.raises(InputError, match="feature column 'mean_radius' is entirely missing"):
+        train_model(df.assign(mean_radius=np.nan), "target")
+    with pytest.raises(InputError, match="target column 'target' is entirely missing"):
+        train_model(df.assign(target=np.nan), "target")
 
 
 def test_empty_frame_is_refused(df):

@@ -53,7 +53,8 @@ def found(report: ValidationReport) -> list[tuple[str, str, int]]:
 def test_infer_schema_types_ranges_and_categories(schema):
     assert schema.names == ("x", "n", "c", "b", "s", "opt", "target")
     assert schema.target == "target"
-    assert schema.column("x") == ColumnSchema("x", "float", True, False, -1.0, 11.0)
+    # x never was negative: the widened range (-1 .. 11) keeps its sign and starts at 0
+    assert schema.column("x") == ColumnSchema("x", "float", True, False, 0.0, 11.0)
     assert schema.column("n") == ColumnSchema("n", "int", True, False, 0, 6)  # 1-0.4, 5+0.4
     assert schema.column("c") == ColumnSchema("c", "category", categories=("a", "b"))
     assert schema.column("b") == ColumnSchema("b", "bool")
@@ -106,7 +107,7 @@ def test_wrong_type_strings_in_float_column_still_checks_range(ref, schema):
         ("x", "out_of_range", 1),
     ]
     detail = report.anomalies[-1].detail
-    assert "1 below min -1" in detail and "observed -50 .. 1" in detail
+    assert "1 below min 0 " in detail and "observed -50 .. 1" in detail
 
 
 def test_wrong_type_non_integral_floats_in_int_column(ref, schema):
@@ -117,10 +118,42 @@ def test_wrong_type_non_integral_floats_in_int_column(ref, schema):
 
 def test_missing_values_only_in_non_nullable_columns(ref, schema):
     df = ref.assign(x=[np.nan, 1.0, np.nan, 2.0], c=["a", None, "b", "a"], opt=np.nan)
+    df["opt"] = [np.nan, np.nan, np.nan, 4.0]
     assert found(validate_data(df, schema)) == [
         ("x", "missing_values", 2),
         ("c", "missing_values", 1),
     ]
+
+
+def test_an_entirely_missing_column_is_reported_even_when_nullable(ref, schema):
+    df = ref.assign(opt=np.nan, c=None)
+    report = validate_data(df, schema)
+    assert found(report) == [("c", "missing_values", 4), ("opt", "missing_values", 4)]
+    assert all("all 4 values missing" in a.detail for a in report.anomalies)
+
+
+def test_a_column_that_never_changed_sign_keeps_it():
+    ref = pd.DataFrame({"area": [10.0, 20.0, 30.0], "loss": [-5, -1, -3], "t": [-2.0, 0.0, 4.0]})
+    schema = infer_schema(ref, slack=0.5)
+    assert (schema.column("area").min, schema.column("area").max) == (0.0, 40.0)
+    assert (schema.column("loss").min, schema.column("loss").max) == (-7, 0)
+    assert (schema.column("t").min, schema.column("t").max) == (-5.0, 7.0)  # both signs: widened
+    bad = ref.assign(area=[10.0, -1.0, 5.0], loss=[-1, 1, -2])
+    assert found(validate_data(bad, schema)) == [
+        ("area", "out_of_range", 1),
+        ("loss", "out_of_range", 1),
+    ]
+
+
+def test_a_category_seen_only_at_serving_time_is_reported():
+    from mlcicd.data import penguins_like
+
+    data = penguins_like(n=120, seed=1)
+    schema = infer_schema(data, target="species")
+    serving = data.drop(columns="species").head(10).assign(island="Atlantis")
+    report = validate_data(serving, schema, serving=True)
+    assert found(report) == [("island", "unknown_category", 10)]
+    assert "'Atlantis'" in report.anomalies[0].detail
 
 
 def test_non_finite_and_out_of_range_are_counted_separately(ref, schema):
