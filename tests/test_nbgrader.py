@@ -77,11 +77,11 @@ class WrongAnswer:
 # (test_every_autograded_item_has_a_wrong_answer fails until it does).
 WRONG_ANSWERS: dict[str, list[WrongAnswer]] = {
     "quiz": [
-        WrongAnswer("quiz", "q1-answer", 'answer_1 = "C"', 'answer_1 = "A"', ("q1-test",)),
-        WrongAnswer("quiz", "q2-answer", 'answer_2 = "A"', 'answer_2 = "B"', ("q2-test",)),
-        WrongAnswer("quiz", "q3-answer", 'answer_3 = "D"', 'answer_3 = "C"', ("q3-test",)),
-        WrongAnswer("quiz", "q4-answer", 'answer_4 = "B"', 'answer_4 = "D"', ("q4-test",)),
-        WrongAnswer("quiz", "q5-answer", 'answer_5 = "C"', 'answer_5 = "A"', ("q5-test",)),
+        WrongAnswer("quiz", "q1-answer", 'answer_1 = "A"', 'answer_1 = "C"', ("q1-test",)),
+        WrongAnswer("quiz", "q2-answer", 'answer_2 = "D"', 'answer_2 = "A"', ("q2-test",)),
+        WrongAnswer("quiz", "q3-answer", 'answer_3 = "C"', 'answer_3 = "A"', ("q3-test",)),
+        WrongAnswer("quiz", "q4-answer", 'answer_4 = "A"', 'answer_4 = "C"', ("q4-test",)),
+        WrongAnswer("quiz", "q5-answer", 'answer_5 = "B"', 'answer_5 = "A"', ("q5-test",)),
     ],
     "pipeline_cost": [
         # off by one: the loop skips the first version
@@ -115,6 +115,22 @@ WRONG_ANSWERS: dict[str, list[WrongAnswer]] = {
             'counts["rows_validated"] += report.n_rows',
             'counts["rows_validated"] = report.n_rows',
             ("validated-test",),
+        ),
+        # the fitted slope taken as the prediction's exponent, but the intercept left out
+        WrongAnswer(
+            "pipeline_cost",
+            "extrapolate-answer",
+            "np.exp(fit.intercept) * n**fit.slope",
+            "n**fit.slope",
+            ("extrapolate-test",),
+        ),
+        # the verdict from the ML exponent alone (a flat ML pipeline would be "as fast")
+        WrongAnswer(
+            "pipeline_cost",
+            "misconception-answer",
+            '"as_fast": k_ml <= k_sw + 0.1',
+            '"as_fast": k_ml <= 0.1',
+            ("misconception-test",),
         ),
     ],
     "validation_and_gate": [
