@@ -294,6 +294,25 @@ def find_problems(df, schema):
         kinds.add(anomaly.kind)
     return sorted(kinds)
 """
+PROBLEMS_BY_HAND = """
+def find_problems(df, schema):
+    kinds = set()
+    for column in schema.columns:
+        if column.name not in df.columns:
+            kinds.add("missing_column")
+            continue
+        raw = df[column.name]
+        values = pd.to_numeric(raw, errors="coerce")
+        if (values.isna() & raw.notna()).any():
+            kinds.add("wrong_type")
+        if raw.isna().any():
+            kinds.add("missing_values")
+        low = -np.inf if column.min is None else column.min
+        high = np.inf if column.max is None else column.max
+        if ((values < low) | (values > high)).any():
+            kinds.add("out_of_range")
+    return sorted(kinds)
+"""
 RANGE_BETWEEN = """
 def count_out_of_range(df, schema):
     counts = {}
@@ -319,6 +338,7 @@ def my_gate(
 """
 CORRECT_GATE = [
     Variant("problems-set", V, "problems-answer", PROBLEMS_SET),
+    Variant("problems-by-hand", V, "problems-answer", PROBLEMS_BY_HAND),
     Variant("range-between", V, "range-answer", RANGE_BETWEEN),
     Variant("gate-all-rules", V, "gate-answer", GATE_ALL_RULES),
 ]
