@@ -90,7 +90,8 @@ PART_1 = """
 
 `detect_drift(reference, current, target=TARGET)` compares every feature of `current` with
 `reference` (a Kolmogorov-Smirnov test per feature here) and sets `dataset_drift` in its report
-when at least half of the features drifted. Write `drifted_weeks(reference, weeks)` that returns
+when at least half of the features drifted (a drift share of 0.5: the library's default and
+the course's threshold). Write `drifted_weeks(reference, weeks)` that returns
 the numbers of the weeks (from 0) whose report has `dataset_drift`, in order, with the training
 data as the reference.
 """

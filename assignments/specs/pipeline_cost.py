@@ -1,10 +1,13 @@
 """Problem set 1, what the pipeline loop costs: ``python assignments/specs/pipeline_cost.py``
 writes source/pipeline_cost/pipeline_cost.ipynb.
 
-Four autograded items (the per-version loop with operation counts, the measurement, the growth
-exponents, the loop with data validation) and one written answer graded by hand (the seed's
-follow-up question). Every hidden test calls the learner's function on inputs of its own, so a
-wrong answer in one item costs only that item's points. Edit here, never the notebook's JSON.
+Six autograded items (the per-version loop with operation counts, the measurement, the growth
+exponents, the loop with data validation, extrapolation to the seed's 10, 100 and 1000
+versions, and the seed's misconception measured against a real software pipeline) and one
+written answer graded by hand (the seed's follow-up question). Every hidden test calls the
+learner's function on inputs of its own and checks behaviour, not spelling (library calls are
+counted however they are reached, timings on a clock only the test moves), so a wrong answer in
+one item costs only that item's points. Edit here, never the notebook's JSON.
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ INTRO = f"""
 
 The seed lesson's pipeline runs, for each model version, *train, validate, deploy, monitor*, and
 claims that its cost grows linearly with the number of versions: $O(n)$. Here you build that
-loop with `mlcicd`, count what it does, measure it, fit the growth exponent, and then answer the
-lesson's follow-up question: what happens when automated data validation runs before training?
+loop with `mlcicd`, count what it does, measure it, fit the growth exponent, extrapolate it to the
+seed's 10, 100 and 1000 versions, test the seed's common mistake ("ML CI/CD runs as fast as
+software CI"), and answer the lesson's follow-up question: what happens when automated data
+validation runs before training?
 
 | Part | What you write | Points |
 |---|---|---|
@@ -44,7 +49,7 @@ lesson's follow-up question: what happens when automated data validation runs be
 
 Write your code where it says `# YOUR CODE HERE` (delete the `raise NotImplementedError()`
 line). The cell under each answer checks its form; whether it is right is checked when the
-problem set is graded. Everything runs in a few seconds: the data is small and the model is a
+problem set is graded. Every cell runs in seconds: the data is small and the model is a
 logistic regression. Before you submit, restart the kernel and run all cells (or click
 **Validate**).
 """
