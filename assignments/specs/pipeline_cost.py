@@ -510,9 +510,9 @@ def as_fast_as_software(table):
 
 RUN_6 = """
 DATA_ROWS = [500, 1000, 2000, 4000]
-workdir = tempfile.mkdtemp(prefix="software-ci-")
 start = time.perf_counter()
-growth_table = data_growth(DATA_ROWS, workdir)
+with tempfile.TemporaryDirectory(prefix="software-ci-") as workdir:  # removed afterwards
+    growth_table = data_growth(DATA_ROWS, workdir)
 verdict = as_fast_as_software(growth_table)
 print(f"software work grows as rows^{verdict['software']:.2f}, ML work as rows^{verdict['ml']:.2f}")
 print("ML CI/CD as fast as software CI as the data grows:", verdict["as_fast"])
@@ -528,7 +528,8 @@ assert set(verdict) == {"software", "ml", "as_fast"}, "keys: software, ml, as_fa
 assert isinstance(verdict["as_fast"], bool | np.bool_), "as_fast must be True or False"
 ### BEGIN HIDDEN TESTS
 assert growth_table["rows"].tolist() == DATA_ROWS, "one row per data size, in order"
-_software_work = run_software_ci(tempfile.mkdtemp(), data_rows=10).operations
+with tempfile.TemporaryDirectory() as _workdir:
+    _software_work = run_software_ci(_workdir, data_rows=10).operations
 assert growth_table["software_operations"].tolist() == [_software_work] * 4, (
     "software_operations are not the software pipeline's operations"
 )
