@@ -447,9 +447,11 @@ _square_table = pd.DataFrame({"n": [2, 3, 4], "operations": [12, 27, 48], "secon
 assert np.allclose(
     extrapolate(_square_table, "operations", [10, 100, 1000]), [300, 30_000, 3_000_000], rtol=1e-6
 ), "wrong predictions for a cost that grows as 3 n^2"
+_linear_table = pd.DataFrame({"n": [2, 3, 4], "operations": [4, 6, 8], "seconds": [0.5, 0.7, 0.9]})
 assert np.allclose(
-    extrapolate(table, "operations", [10, 100, 1000]), [20, 200, 2000], rtol=1e-6
-), "wrong predictions of your own operation counts"
+    extrapolate(_linear_table, "operations", [10, 100, 1000]), [20, 200, 2000], rtol=1e-6
+), "wrong predictions for a cost that grows as 2 n"
+assert len(extrapolate(_linear_table, "seconds", [5, 50])) == 2, "one prediction per size"
 assert abs(relative_error(11.0, 10.0) - 0.1) < 1e-9, "wrong relative error of a prediction too high"
 assert abs(relative_error(6.0, 8.0) + 0.25) < 1e-9, "wrong relative error of a prediction too low"
 ### END HIDDEN TESTS
