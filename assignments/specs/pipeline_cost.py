@@ -349,12 +349,8 @@ assert _each_broken["data_validations"] in (1, 3), "invalid data, validation per
 assert _each_broken["rows_validated"] == _each_broken["data_validations"] * _m, (
     "invalid data, validation per version: wrong rows"
 )
-assert _once_broken == {
-    "trainings": 0,
-    "validations": 0,
-    "data_validations": 1,
-    "rows_validated": _m,
-}, "invalid data, validation once: wrong counts"
+_no_training = dict(trainings=0, validations=0, data_validations=1, rows_validated=_m)
+assert _once_broken == _no_training, "invalid data, validation once: wrong counts"
 _reported = sum(_c["data_validations"] for _c in (_each, _once, _each_broken, _once_broken))
 assert _validator_calls["validate_data"] == _reported, (
     "validate_data must check the data each time it is counted"
