@@ -11,6 +11,7 @@ every problem set has its points, hidden tests in every test cell and its writte
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,10 @@ def test_problem_set_has_points_and_a_short_intro(name):
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# Problem set")
     written = [c for c in nb.cells if c.cell_type == "markdown" and "nbgrader" in c.metadata]
     assert len(written) == (0 if name == "validation_and_gate" else 1)
+    # the intro's table of parts adds up to the points of the graded cells
+    table_rows = re.findall(r"^\| \d+ \|.*\| ([\d +]+) \|$", nb.cells[0].source, re.MULTILINE)
+    table_points = sum(int(p) for row in table_rows for p in row.split("+"))
+    assert table_points == sum(items.values()), (name, table_rows, items)
 
 
 def test_given_batches_have_the_expected_anomaly_kinds():

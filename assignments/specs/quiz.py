@@ -26,61 +26,74 @@ whether it is correct is checked when the quiz is graded.
 Before you submit, restart the kernel and run all cells (or click **Validate**).
 """
 
-# (question, four options A-D, the correct letter)
+# (question, four options A-D, the correct letter). The questions, their correct answers and the
+# option letters are the seed lesson's (answers A, D, C, A, B); the wrong options are built from
+# the seed's lists of common mistakes.
 QUESTIONS = [
     (
-        "Why does CI/CD for a machine-learning system need more than CI/CD for ordinary software?",
+        "Why is CI/CD for machine-learning projects different from CI/CD for traditional software?",
         [
-            "Machine-learning code is written in Python, which needs its own kind of build server.",
-            "Models cannot be unit tested, so the pipeline leaves out the test stage.",
-            "Besides the code, the pipeline has to version and track the data and the trained "
-            "models.",
-            "Models are released less often, so automating their pipeline matters less.",
-        ],
-        "C",
-    ),
-    (
-        "Which pipeline step has no counterpart in the CI/CD pipeline of ordinary software?",
-        [
-            "Measuring how accurate the freshly trained model is on data it has not seen.",
-            "Compiling the source code into an installable package.",
-            "Running a linter over the code.",
-            "Copying the build artefact to the production server.",
+            "Because ML CI/CD must handle data and model versioning in addition to code.",
+            "Because ML code changes more often, so its pipeline has to run more builds of the code.",
+            "Because ML pipelines are simpler: a model only needs training, not testing.",
+            "Because ML projects are deployed by hand, so their pipelines need fewer automated "
+            "steps.",
         ],
         "A",
     ),
     (
-        "A workflow runs four steps in this order: *Data Validation*, *Train Model*, "
-        "*Test Model*, *Deploy Model*. What is the *Data Validation* step there for?",
+        "Which step is unique to ML CI/CD pipelines compared with traditional software pipelines?",
         [
-            "To look for syntax errors in the training script before it runs.",
-            "To measure the accuracy of the model that is in production right now.",
-            "To compress the data so that training finishes sooner.",
-            "To make sure the incoming data meets the expected quality standards before any "
-            "training happens.",
+            "Compiling the source code into an installable package.",
+            "Running the unit tests of the code.",
+            "Deploying the build artefact to the production servers.",
+            "Validating model accuracy on new data.",
         ],
         "D",
     ),
     (
-        "Every stage of a team's pipeline finished without an error, yet the model it deployed "
-        "makes poor predictions in production. What is the most likely cause?",
+        "A workflow runs these steps in order:\n\n"
+        "```yaml\n"
+        "steps:\n"
+        "  - name: Data Validation\n"
+        "    run: python validate_data.py\n"
+        "  - name: Train Model\n"
+        "    run: python train.py\n"
+        "  - name: Test Model\n"
+        "    run: python test_model.py\n"
+        "  - name: Deploy Model\n"
+        "    run: python deploy.py\n"
+        "```\n\n"
+        "What is the main reason for including the *Data Validation* step?",
         [
-            "The production server ran out of disk space during the deployment.",
-            "The model was deployed without being retrained on the updated data.",
-            "The training code contains a syntax error that the linter missed.",
-            "The unit tests of the prediction API took too long to run.",
-        ],
-        "B",
-    ),
-    (
-        "Which group of steps keeps the quality of a deployed model up over time?",
-        [
-            "Linting the code, running the unit tests and reviewing every pull request.",
-            "A manual sign-off for every release and a nightly backup of the server.",
-            "Validating the data, retraining the model and monitoring its performance.",
-            "Faster build machines, cached dependencies and tests run in parallel.",
+            "To check the training scripts for syntax errors before they run.",
+            "To compile the model before it is deployed.",
+            "To ensure the input data meets quality standards before training.",
+            "To check that the deployed model answers requests in production.",
         ],
         "C",
+    ),
+    (
+        "A model was deployed a while ago and performed well at first. Since then the pipeline "
+        "has run every step without an error, but the deployed model now performs poorly on "
+        "new data. What is the most likely reason?",
+        [
+            "The pipeline skipped retraining the model with updated data.",
+            "The training code has a syntax error that the pipeline did not report.",
+            "The deployment server is too slow to answer the requests.",
+            "The unit tests of the prediction code were not run.",
+        ],
+        "A",
+    ),
+    (
+        "Which combination of steps keeps the quality of an ML model in production over time?",
+        [
+            "Code linting, unit tests and a code review for every change.",
+            "Data validation, model retraining, and performance monitoring.",
+            "A manual approval of every release and a nightly backup of the server.",
+            "Faster build machines, cached dependencies and tests run in parallel.",
+        ],
+        "B",
     ),
 ]
 

@@ -94,8 +94,11 @@ Write `find_problems(df, schema)` that returns the **kinds** of anomaly in `df` 
 list of distinct strings, with the names `mlcicd.validation` uses (`"missing_column"`,
 `"wrong_type"`, `"out_of_range"`, `"missing_values"`, ...); a clean batch gives `[]`. Use
 `validate_data(df, schema)` (it returns a report whose `anomalies` each have a `kind`), or write
-the checks yourself. Look at the batches above (`batches["batch_b"].head()`, ...) to see what
-went wrong with each.
+the checks yourself with the library's conventions: a required column that is absent is a
+`"missing_column"`; a value that cannot be read as a number is a `"wrong_type"` (not a missing
+value); an empty cell is a `"missing_values"`; a number below the column's `min` or above its
+`max` is `"out_of_range"`. Look at the batches above (`batches["batch_b"].head()`, ...) to see
+what went wrong with each.
 """
 
 ANSWER_1 = """
@@ -200,7 +203,8 @@ production. The candidate passes only if all three rules hold:
 3. **beats the baseline**: its accuracy is strictly higher than the baseline's (the baseline
    always predicts the most frequent class).
 
-These are the rules of `mlcicd.evaluation.quality_gate`; write them yourself with plain
+These are the rules of `mlcicd.evaluation.quality_gate`, and the defaults are the library's and
+the course's (accuracy at least 0.90, a tolerance of 0.01); write the rules yourself with plain
 comparisons. The cell after your answer trains a few models and compares your gate's verdicts
 with the library's.
 """
