@@ -179,9 +179,7 @@ def test_lesson_pages_have_outputs_links_and_frozen_widgets(site):
     images = [src for tag, src in links_of(page) if tag == "img" and "_images/" in src]
     assert len(images) == 2  # the plot and the widget's last picture
     assert all((page.parent / src).is_file() for src in images)
-    assert (
-        text.count('class="widget-note"') == 1 and "live" not in text.split("widget-note")[0][-1:]
-    )
+    assert text.count('class="widget-note"') == 1
     assert "Interactive in JupyterLab" in text and "accuracy 0.91" in text
     assert VIEW not in text
     hrefs = [href for _, href in links_of(page)]
