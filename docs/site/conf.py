@@ -37,3 +37,6 @@ html_theme_options = {
     "show_navbar_depth": 1,
 }
 html_last_updated_fmt = None
+# a definite colour mode: without one the theme finds none stored on a first visit and logs an
+# error to the browser console before falling back to "auto"
+html_context = {"default_mode": "light"}
