@@ -162,7 +162,9 @@ def run_notebook(
             str(notebook),
             str(output),
             parameters=params,
-            cwd=str(notebook.parent),
+            # the kernel's working folder, set per kernel: papermill's ``cwd`` changes the whole
+            # process's folder, which parallel runs in threads would race on
+            resources={"metadata": {"path": str(notebook.parent)}},
             kernel_name="python3",
             progress_bar=False,
             execution_timeout=timeout,

@@ -174,3 +174,20 @@ def test_cached_rows_in_the_table_and_force_flag(tmp_path, jupyter_env, capsys):
     out = capsys.readouterr().out
     assert "01_demo.ipynb  ok" in out and "01_demo.ipynb  cached" not in out
     assert main(["--jobs", "0", str(nb)]) == 2
+
+
+def test_parallel_kernels_start_in_their_own_notebook_folder(tmp_path, jupyter_env):
+    import os
+
+    body = "import os\nfrom mlcicd.course import save_results\nsave_results(output_dir, {'cwd': os.getcwd()})"
+    folders = [tmp_path / "one", tmp_path / "two"]
+    nbs = []
+    for i, folder in enumerate(folders, start=1):
+        folder.mkdir()
+        nbs.append(_notebook(folder / f"0{i}_where.ipynb", body))
+    here = os.getcwd()
+    runs = run_course(nbs, tmp_path / "build", jobs=2, library=_library(tmp_path / "lib"))
+    assert [r.results.get("cwd") for r in runs] == [str(f) for f in folders], [
+        r.error for r in runs
+    ]
+    assert os.getcwd() == here  # the test process's own folder is left alone
