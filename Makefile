@@ -1,16 +1,28 @@
 # The two commands a newcomer runs: `make course` (run the course) and `make test` (run the tests).
 # Both bootstrap .venv when it is missing or older than pyproject.toml, and are quick when current.
+# `make course` installs only what the lessons need (the runtime dependencies); `make test` and
+# `make bench` add the dev extra, `make site` the site extra. uv installs when it is on PATH, pip
+# otherwise, from the same requirements in pyproject.toml.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+UV     := $(shell command -v uv 2>/dev/null)
+ifneq ($(UV),)
+INSTALL := $(UV) pip install --quiet --python $(PY)
+else
+INSTALL := $(PY) -m pip install --quiet
+endif
+COURSE_STAMP := $(VENV)/.installed-course
+STAMP        := $(VENV)/.installed-dev
+SITE_STAMP   := $(VENV)/.installed-site
 # parallel test workers (2 cores here); override with `make test JOBS=1`
 JOBS   ?= 2
 
-.PHONY: help venv course test lab bench mutants lint clean
+.PHONY: help venv course site test lab bench mutants lint clean
 
 help:
-	@echo "make course   run the course: execute every lesson into build/course/"
+	@echo "make course   run the course: execute every lesson into build/course/ (FORCE=1: all)"
+	@echo "make site     the executed course as a static website in build/site/"
 	@echo "make test     run the tests (library, command line, notebooks, nbgrader round trip)"
 	@echo "make lab      open JupyterLab on the course"
 	@echo "make bench    run the benchmarks (not part of make test)"
@@ -18,14 +30,31 @@ help:
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
-	@touch $(STAMP)
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(if $(UV),,$(PY) -m pip install --quiet --upgrade pip)
 
-course: $(STAMP)
-	$(PY) -m mlcicd.course
+# the dev extra includes the runtime dependencies, so it satisfies the course's stamp too
+$(COURSE_STAMP): pyproject.toml | $(PY)
+	$(INSTALL) -e .
+	@touch $(COURSE_STAMP)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(INSTALL) -e ".[dev]"
+	@touch $(COURSE_STAMP) $(SITE_STAMP) $(STAMP)
+
+$(SITE_STAMP): pyproject.toml | $(PY)
+	$(INSTALL) -e ".[site]"
+	@touch $(COURSE_STAMP) $(SITE_STAMP)
+
+# lessons run in parallel (one kernel per core); unchanged lessons are reused from build/course/
+course: $(COURSE_STAMP)
+	$(PY) -m mlcicd.course $(if $(FORCE),--force)
+
+# the executed lessons of build/course/ (run `make course` first when they are missing), offline
+site: $(SITE_STAMP)
+	@ls build/course/*.ipynb >/dev/null 2>&1 || $(MAKE) course
+	$(PY) docs/site/build_site.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup

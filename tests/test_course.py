@@ -63,3 +63,131 @@ def test_every_lesson_has_ci_parameters_and_a_parameters_cell():
         first_code = next(c for c in nb["cells"] if c["cell_type"] == "code")
         assert "parameters" in first_code["metadata"].get("tags", []), path.name
         assert "output_dir" in "".join(first_code["source"]), path.name
+
+
+# --- the course runner's cache, parallel runs and progress (issue 13) ---------------------------
+
+import io  # noqa: E402
+
+from mlcicd.course import Progress, library_fingerprint, run_course  # noqa: E402
+
+RECORD = "from mlcicd.course import save_results\nsave_results(output_dir, {'n': n, 'tag': TAG})"
+
+
+def _lessons(folder, tags=("a", "b", "c")):
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        _notebook(folder / f"0{i}_lesson.ipynb", f"TAG = {tag!r}\n" + RECORD, ci={"n": i})
+        for i, tag in enumerate(tags, start=1)
+    ]
+
+
+def _library(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "stage.py").write_text("VALUE = 1\n")
+    return folder
+
+
+def _statuses(runs):
+    return [(r.notebook, r.status) for r in runs]
+
+
+def test_parallel_runs_keep_reading_order_and_results(tmp_path, jupyter_env):
+    nbs = _lessons(tmp_path / "nb")
+    lib = _library(tmp_path / "lib")
+    runs = run_course(nbs, tmp_path / "build", ci=True, jobs=2, library=lib)
+    assert _statuses(runs) == [(nb.name, "ok") for nb in nbs], [r.error for r in runs]
+    assert [r.results for r in runs] == [
+        {"n": 1, "tag": "a"},
+        {"n": 2, "tag": "b"},
+        {"n": 3, "tag": "c"},
+    ]
+
+
+def test_cache_reruns_only_what_changed(tmp_path, jupyter_env):
+    nbs = _lessons(tmp_path / "nb")
+    lib = _library(tmp_path / "lib")
+    build = tmp_path / "build"
+    first = run_course(nbs, build, ci=True, jobs=2, library=lib)
+    assert [r.status for r in first] == ["ok", "ok", "ok"]
+    # unchanged: nothing executes, the executed copies and results are reused
+    again = run_course(nbs, build, ci=True, jobs=2, library=lib)
+    assert [r.status for r in again] == ["cached"] * 3
+    assert again[1].results == {"n": 2, "tag": "b"}
+    assert again[1].output.is_file()
+    # one lesson edited: only that one runs, and its new result is the one recorded
+    _notebook(nbs[1], "TAG = 'B2'\n" + RECORD, ci={"n": 2})
+    edited = run_course(nbs, build, ci=True, jobs=2, library=lib)
+    assert [r.status for r in edited] == ["cached", "ok", "cached"]
+    assert edited[1].results == {"n": 2, "tag": "B2"}
+    # other parameters (full run instead of CI) are another key
+    full = run_course(nbs[:1], build, ci=False, jobs=1, library=lib)
+    assert [r.status for r in full] == ["ok"] and full[0].results["n"] == 100
+    # the library changed: every lesson runs again
+    before = library_fingerprint(lib)
+    (lib / "stage.py").write_text("VALUE = 2\n")
+    assert library_fingerprint(lib) != before
+    touched = run_course(nbs, build, ci=True, jobs=2, library=lib)
+    assert [r.status for r in touched] == ["ok", "ok", "ok"]
+    # force runs everything even when nothing changed
+    forced = run_course(nbs, build, ci=True, jobs=2, library=lib, force=True)
+    assert [r.status for r in forced] == ["ok", "ok", "ok"]
+
+
+def test_a_failed_lesson_is_never_cached(tmp_path, jupyter_env):
+    lib = _library(tmp_path / "lib")
+    bad = _notebook(tmp_path / "01_bad.ipynb", "raise ValueError('broken lesson')")
+    build = tmp_path / "build"
+    for _ in range(2):
+        (run,) = run_course([bad], build, ci=True, jobs=1, library=lib)
+        assert run.status == "failed" and "ValueError: broken lesson" in run.error
+    assert not (build / "01_bad" / ".course-key").exists()
+
+
+def test_progress_names_lesson_and_cell_of_how_many(tmp_path, jupyter_env):
+    nbs = _lessons(tmp_path / "nb", tags=("a",))
+    stream = io.StringIO()
+    with Progress(stream, live=False, every=0) as progress:
+        (run,) = run_course(
+            nbs,
+            tmp_path / "build",
+            ci=True,
+            jobs=1,
+            progress=progress,
+            library=_library(tmp_path / "lib"),
+        )
+    log = stream.getvalue()
+    assert run.status == "ok", run.error
+    # two code cells of its own plus papermill's injected parameters cell
+    assert "started 01_lesson.ipynb (3 code cells)" in log
+    assert [f"cell {k}/3" in log for k in (1, 2, 3)] == [True, True, True]
+    assert "ok     01_lesson.ipynb in" in log
+
+
+def test_cached_rows_in_the_table_and_force_flag(tmp_path, jupyter_env, capsys):
+    nb = _notebook(tmp_path / "01_demo.ipynb", "x = n + 1")
+    args = ["--ci", "--jobs", "1", "--build", str(tmp_path / "build"), str(nb)]
+    assert main(args) == 0
+    assert main(args) == 0
+    assert "01_demo.ipynb  cached" in capsys.readouterr().out
+    assert main(["--force", *args]) == 0
+    out = capsys.readouterr().out
+    assert "01_demo.ipynb  ok" in out and "01_demo.ipynb  cached" not in out
+    assert main(["--jobs", "0", str(nb)]) == 2
+
+
+def test_parallel_kernels_start_in_their_own_notebook_folder(tmp_path, jupyter_env):
+    import os
+
+    body = "import os\nfrom mlcicd.course import save_results\nsave_results(output_dir, {'cwd': os.getcwd()})"
+    folders = [tmp_path / "one", tmp_path / "two"]
+    nbs = []
+    for i, folder in enumerate(folders, start=1):
+        folder.mkdir()
+        nbs.append(_notebook(folder / f"0{i}_where.ipynb", body))
+    here = os.getcwd()
+    runs = run_course(nbs, tmp_path / "build", jobs=2, library=_library(tmp_path / "lib"))
+    assert [r.results.get("cwd") for r in runs] == [str(f) for f in folders], [
+        r.error for r in runs
+    ]
+    assert os.getcwd() == here  # the test process's own folder is left alone

@@ -66,3 +66,24 @@ def test_jupyterlab_pinned_to_the_minor_nbgrader_supports():
     deps = {_name(r): r for r in project["dependencies"]}
     assert deps["jupyterlab"].replace(" ", "") == "jupyterlab>=4.6,<4.7"
     assert deps["nbgrader"].replace(" ", "") == "nbgrader==0.9.6"
+
+
+def test_site_extra_is_part_of_dev():
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert extras["site"], "make site installs the site extra"
+    assert set(extras["site"]) <= set(extras["dev"]), "make test builds the site too"
+
+
+def test_make_course_installs_only_the_runtime_and_test_installs_dev():
+    makefile = (ROOT / "Makefile").read_text()
+    course = re.search(r"^\$\(COURSE_STAMP\):.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    assert "-e ." in course and "[dev]" not in course
+    assert re.search(r"^course: \$\(COURSE_STAMP\)$", makefile, re.M)
+    assert re.search(r"^test: \$\(STAMP\)$", makefile, re.M)
+    assert re.search(r"^bench: \$\(STAMP\)$", makefile, re.M)
+    dev = re.search(r"^\$\(STAMP\):.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    # a course-only venv is upgraded to dev by make test: the dev stamp is its own file
+    assert '-e ".[dev]"' in dev and "$(COURSE_STAMP)" in dev
+    assert "$(UV) pip install --quiet --python $(PY)" in makefile and "-m pip install" in makefile
