@@ -250,11 +250,16 @@ def rule_error_rates(
     _count("n_runs", n_runs)
     rng = np.random.default_rng(seed)
     outcomes: dict[float, list[CanaryResult]] = {0.0: [], worse_by: []}
+    # enough requests that the canary count reaches max_canary (a run left undecided counts as
+    # neither error; with 3x the expected need that is vanishingly rare)
+    horizon = int(3 * rule.max_canary / rule.share) + 100
     for run in range(n_runs):
         prod = rng.random(pool) >= production_error
         for extra in outcomes:
             cand = rng.random(pool) >= production_error + extra
-            outcomes[extra].append(run_canary(prod, cand, rule, seed=seed * 100_003 + run))
+            outcomes[extra].append(
+                run_canary(prod, cand, rule, max_requests=horizon, seed=seed * 100_003 + run)
+            )
     equal, worse = outcomes[0.0], outcomes[worse_by]
     return RuleErrorRates(
         n_runs=n_runs,
