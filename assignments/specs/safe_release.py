@@ -261,29 +261,31 @@ def _reference(to_canary, wrong, rule):
 
 # Part 4 is graded with the library's rule in place of canary_decision, so a mistake in part 3
 # does not cost these points too
-_yours = canary_decision
+def _library_decision(canary_errors, n_canary, control_errors, n_control, threshold,
+                      min_canary, max_canary):
+    _r = _Rule(1.0, threshold, min_canary, max_canary)
+    return _r.decide(canary_errors, n_canary, control_errors, n_control)
 
 
-def canary_decision(canary_errors, n_canary, control_errors, n_control, threshold, min_canary,
-                    max_canary):
-    return _Rule(1.0, threshold, min_canary, max_canary).decide(
-        canary_errors, n_canary, control_errors, n_control
-    )
-
-
-try:
-    assert simulate_canary([True, False, True], [True, False, False], 0.0, 1, 5) == ("rollback", 1, 1)
-    assert simulate_canary([False, True, True], [True, False, False], 0.0, 1, 2) == ("promote", 3, 2)
-    assert simulate_canary([False, True], [False, False], 0.0, 5, 10) == ("undecided", 2, 1)
-    for _seed, (_share, _p) in enumerate([(0.1, 0.15), (0.3, 0.06), (0.05, 0.2), (0.5, 0.07)]):
-        _rng = np.random.default_rng(_seed)
-        _c = _rng.random(3000) < _share
-        _w = np.where(_c, _rng.random(3000) < _p, _rng.random(3000) < 0.06)
-        _rule = _Rule(_share, 0.02, 50, 200)
-        _got = simulate_canary(list(_c), list(_w), 0.02, 50, 200)
-        assert tuple(_got) == _reference(_c, _w, _rule), f"wrong result for traffic {_seed}"
-finally:
-    canary_decision = _yours
+_yours, canary_decision = canary_decision, _library_decision
+_small = [
+    simulate_canary([True, False, True], [True, False, False], 0.0, 1, 5),
+    simulate_canary([False, True, True], [True, False, False], 0.0, 1, 2),
+    simulate_canary([False, True], [False, False], 0.0, 5, 10),
+]
+_streams = []
+for _seed, (_share, _p) in enumerate([(0.1, 0.15), (0.3, 0.06), (0.05, 0.2), (0.5, 0.07)]):
+    _rng = np.random.default_rng(_seed)
+    _c = _rng.random(3000) < _share
+    _w = np.where(_c, _rng.random(3000) < _p, _rng.random(3000) < 0.06)
+    _expected = _reference(_c, _w, _Rule(_share, 0.02, 50, 200))
+    _streams.append((tuple(simulate_canary(list(_c), list(_w), 0.02, 50, 200)), _expected))
+canary_decision = _yours
+assert [tuple(_r) for _r in _small] == [("rollback", 1, 1), ("promote", 3, 2), ("undecided", 2, 1)], (
+    "wrong result on a short stream"
+)
+for _k, (_got, _expected) in enumerate(_streams):
+    assert _got == _expected, f"wrong result for traffic {_k}"
 ### END HIDDEN TESTS
 """
 
