@@ -261,9 +261,8 @@ def _reference(to_canary, wrong, rule):
 
 # Part 4 is graded with the library's rule in place of canary_decision, so a mistake in part 3
 # does not cost these points too
-def _library_decision(canary_errors, n_canary, control_errors, n_control, threshold,
-                      min_canary, max_canary):
-    _r = _Rule(1.0, threshold, min_canary, max_canary)
+def _library_decision(canary_errors, n_canary, control_errors, n_control, **_limits):
+    _r = _Rule(1.0, _limits["threshold"], _limits["min_canary"], _limits["max_canary"])
     return _r.decide(canary_errors, n_canary, control_errors, n_control)
 
 
