@@ -764,7 +764,119 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"default: ${CACHE_ENV} or {DEFAULT_CACHE}",
     )
     p.add_argument("--max-size", metavar="SIZE", help="gc: keep at most this much (500M, 2G)")
+    _add_release_commands(add)
     return parser
+
+
+# --- releases: a candidate beside production, a canary share, promote or reject (lesson 10) ---
+
+
+def _blessed_gate(model: str, decision: str | None, what: str) -> Any:
+    """The blessed GateDecision test-model wrote for ``model``, or a refusal :class:`_Result`."""
+    from mlcicd.evaluation import GateDecision
+    from mlcicd.files import read_json
+
+    gate_file = _gate_path(model, decision)
+    if not gate_file.exists():
+        return _refused(f"{what} refused: no gate decision {gate_file} (run test-model first)")
+    gate = read_json(gate_file, "gate decision")
+    if not isinstance(gate, dict) or "blessed" not in gate:
+        raise InputError(f"gate decision {gate_file}: not a test-model decision file")
+    if gate.get("model_sha256") != _file_sha256(model):
+        return _refused(f"{what} refused: {gate_file} was written for another model than {model}")
+    if not gate["blessed"]:
+        reasons = "; ".join(gate.get("reasons", [])) or "the gate rejected it"
+        return _refused(f"{what} refused: {model} was not blessed ({reasons})")
+    return GateDecision.from_dict(gate)
+
+
+def _share(text: str) -> float:
+    value = _positive_float("--share")(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"--share must be a fraction in [0, 1], got '{text}'")
+    return value
+
+
+def cmd_candidate(args: argparse.Namespace) -> _Result:
+    from mlcicd.registry import Registry
+    from mlcicd.training import load_model
+
+    trained = load_model(args.model)
+    decision = _blessed_gate(args.model, args.decision, "candidate")
+    if isinstance(decision, _Result):
+        return decision
+    registry = Registry(args.registry)
+    version = registry.stage_candidate(trained, decision, share=args.share, reason=args.reason)
+    traffic = registry.traffic()
+    text = f"staged {args.model} as candidate version {version.version} (share {args.share:g})"
+    return _Result(EXIT_OK, {"candidate": version.version, "traffic": traffic}, text)
+
+
+def cmd_canary(args: argparse.Namespace) -> _Result:
+    from mlcicd.registry import Registry
+
+    registry = Registry(args.registry)
+    _require_registry(registry, args.registry)
+    traffic = registry.set_share(args.share, reason=args.reason)
+    text = f"canary: {args.share:g} of traffic to candidate version {traffic['candidate']}"
+    return _Result(EXIT_OK, {"traffic": traffic}, text)
+
+
+def cmd_promote(args: argparse.Namespace) -> _Result:
+    from mlcicd.registry import Registry
+
+    registry = Registry(args.registry)
+    _require_registry(registry, args.registry)
+    version = registry.promote(reason=args.reason)
+    payload = {"production": version.version, "aliases": registry.aliases()}
+    return _Result(EXIT_OK, payload, f"promoted: production is now version {version.version}")
+
+
+def cmd_reject(args: argparse.Namespace) -> _Result:
+    from mlcicd.registry import Registry
+
+    registry = Registry(args.registry)
+    _require_registry(registry, args.registry)
+    version = registry.reject_candidate(reason=args.reason)
+    payload = {"rejected": version.version, "traffic": registry.traffic()}
+    return _Result(EXIT_OK, payload, f"rejected candidate version {version.version}")
+
+
+def cmd_releases(args: argparse.Namespace) -> _Result:
+    from mlcicd.registry import Registry
+
+    registry = Registry(args.registry)
+    _require_registry(registry, args.registry)
+    traffic, releases = registry.traffic(), registry.releases()
+    lines = [f"production {traffic['production']}, candidate {traffic['candidate']}, "
+             f"share {traffic['share']:g}"]  # fmt: skip
+    for r in releases:
+        lines.append(f"{r['at']}  {r['action']:<9} version {r['version']}  share {r['share']:g}"
+                     f"  {r['reason']}")  # fmt: skip
+    return _Result(EXIT_OK, {"traffic": traffic, "releases": releases}, "\n".join(lines))
+
+
+def _add_release_commands(add: Any) -> None:
+    p = add("candidate", cmd_candidate, "stage a blessed model as the candidate beside production")
+    p.add_argument("model", metavar="MODEL.skops")
+    p.add_argument("--registry", required=True, metavar="DIR")
+    p.add_argument(
+        "--decision", metavar="GATE.json", help=f"test-model's decision (MODEL{GATE_SUFFIX})"
+    )
+    p.add_argument("--share", type=_share, default=0.0, help="traffic to it (0: shadow only)")
+    p.add_argument("--reason", default="")
+    for name, func, help_ in (
+        ("canary", cmd_canary, "route a share of the traffic to the candidate"),
+        ("promote", cmd_promote, "make the candidate production (previous <- production)"),
+        ("reject", cmd_reject, "drop the candidate: all traffic back to production"),
+        ("releases", cmd_releases, "the traffic split and every release decision"),
+    ):
+        p = add(name, func, help_)
+        p.add_argument("--registry", required=True, metavar="DIR")
+        if name == "canary":
+            p.add_argument("--share", type=_share, required=True)
+        if name != "releases":
+            p.add_argument("--reason", default="")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,6 +18,13 @@ distinct numbers (max existing + 1); readers need no lock.
 Aliases: ``history`` lists the production versions in the order they were promoted, the last
 being ``production`` and the one before it ``previous``. A deploy appends; a rollback drops the
 last entry, so repeated rollbacks walk back through earlier production models.
+
+Releases (lesson 10): a blessed model can be staged as the ``candidate`` (stored, not serving
+users unless a canary ``share`` of traffic is routed to it). ``aliases.json`` then also holds
+``candidate``, ``share`` and ``releases``, the list of release decisions (staged, share changed,
+promoted, rejected), each with the traffic split it was taken at. A promotion moves the
+candidate to production and records the decision in the same atomic replace of ``aliases.json``,
+so a crash leaves either the old state or the new one, never a promotion without its record.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ from mlcicd.training import (
 )
 
 ALIASES = ("production", "previous")
+RELEASE_ACTIONS = ("candidate", "share", "promote", "reject")
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
 INDEX_DIR = "index"
@@ -140,6 +148,7 @@ class Registry:
     def _state(self) -> dict[str, Any]:
         """The parsed, checked aliases.json (empty state when there is none)."""
         empty = {"production": None, "previous": None, "history": []}
+        empty.update(candidate=None, share=0.0, releases=[])
         if not self.aliases_path.exists():
             return empty
         where = f"registry aliases {self.aliases_path}"
@@ -163,7 +172,25 @@ class Registry:
         missing = sorted(set(history) - set(self._numbers()))
         if missing:
             raise InputError(f"{where}: refers to version {missing[0]} which does not exist")
-        return {**expected, "history": history}
+        return {**expected, "history": history, **self._release_state(data, where)}
+
+    def _release_state(self, data: dict[str, Any], where: str) -> dict[str, Any]:
+        """The checked release part of aliases.json: candidate, share, releases."""
+        candidate, share = data.get("candidate"), data.get("share", 0.0)
+        releases = data.get("releases", [])
+        if candidate is not None and (
+            not isinstance(candidate, int) or isinstance(candidate, bool) or candidate <= 0
+        ):
+            raise InputError(f"{where}: candidate must be a version number or null")
+        if candidate is not None and candidate not in self._numbers():
+            raise InputError(f"{where}: candidate {candidate} does not exist")
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+            raise InputError(f"{where}: share must be a number in [0, 1]")
+        if candidate is None and share != 0:
+            raise InputError(f"{where}: share is {share} but no candidate is set")
+        if not isinstance(releases, list) or not all(isinstance(r, dict) for r in releases):
+            raise InputError(f"{where}: releases must be a list of decision records")
+        return {"candidate": candidate, "share": float(share), "releases": releases}
 
     def versions(self) -> list[ModelVersion]:
         """Every complete version, oldest first."""
@@ -188,6 +215,11 @@ class Registry:
                 known = ", ".join(map(str, numbers)) or "none yet"
                 raise InputError(f"registry {self.root}: no version {ref} (versions: {known})")
             return self._version(ref)
+        if ref == "candidate":
+            number = self._state()["candidate"]
+            if number is None:
+                raise InputError(f"registry {self.root}: no candidate is staged")
+            return self._version(number)
         if ref not in ALIASES:
             raise InputError(
                 f"registry {self.root}: unknown reference {ref!r} "
@@ -377,13 +409,148 @@ class Registry:
         if state["production"] != number:
             self._write_aliases([*state["history"], number])
 
-    def _write_aliases(self, history: list[int]) -> None:
+    def _write_aliases(self, history: list[int], release: dict[str, Any] | None = None) -> None:
+        """Replace aliases.json; ``release`` (candidate, share, releases) defaults to the current
+        one, so deploy and rollback keep a staged candidate and the release record."""
+        if release is None:
+            state = self._state()
+            release = {k: state[k] for k in ("candidate", "share", "releases")}
+        extra = {k: v for k, v in release.items() if v not in (None, [], 0.0) or k == "share"}
+        if not release.get("releases") and release.get("candidate") is None:
+            extra = {}  # a registry that never staged a candidate keeps the plain layout
         atomic_write_json(
             self.aliases_path,
             {
                 "production": history[-1] if history else None,
                 "previous": history[-2] if len(history) > 1 else None,
                 "history": history,
+                **extra,
             },
         )
         _fsync_dir(self.root)
+
+    # ------------------------------------------------------------------------------ releases
+
+    def candidate(self) -> ModelVersion | None:
+        """The staged candidate, or None."""
+        number = self._state()["candidate"]
+        return None if number is None else self._version(number)
+
+    def traffic(self) -> dict[str, Any]:
+        """Who serves: ``{"production": n, "candidate": m, "share": s}`` (s goes to m)."""
+        state = self._state()
+        return {k: state[k] for k in ("production", "candidate", "share")}
+
+    def releases(self) -> list[dict[str, Any]]:
+        """Every release decision, oldest first."""
+        return [dict(r) for r in self._state()["releases"]]
+
+    def _record(
+        self, state: dict[str, Any], action: str, version: int, reason: str, evidence: Any
+    ) -> dict[str, Any]:
+        if not isinstance(reason, str):
+            raise InputError(f"reason: expected a text, got {type(reason).__name__}")
+        try:
+            json.dumps(evidence)
+        except (TypeError, ValueError):
+            raise InputError("evidence: must be JSON-serialisable") from None
+        return {
+            "action": action,
+            "version": version,
+            "production": state["production"],
+            "share": state["share"],
+            "reason": reason,
+            "evidence": evidence,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+
+    def stage_candidate(
+        self,
+        trained: TrainedModel,
+        decision: GateDecision,
+        *,
+        share: float = 0.0,
+        schema: Any = None,
+        reason: str = "",
+    ) -> ModelVersion:
+        """Store ``trained`` (blessed by the gate) as the candidate; ``share`` of traffic goes to
+        it (0: shadow only). Production does not change. Replaces an earlier candidate."""
+        if not isinstance(trained, TrainedModel):
+            raise InputError(f"candidate: expected a TrainedModel, got {type(trained).__name__}")
+        if not isinstance(decision, GateDecision):
+            raise InputError(f"candidate: expected a GateDecision, got {type(decision).__name__}")
+        _check_share(share)
+        if not decision.blessed:
+            why = "; ".join(decision.reasons) or "no reason recorded"
+            raise CheckFailed(
+                f"candidate refused: the quality gate did not bless the model ({why})"
+            )
+        schema_dict = _schema_dict(schema)
+        data = serialize_model(trained)
+        fingerprint = stored_model_fingerprint(data)
+        with self._locked():
+            self._remove_leftovers()
+            state = self._state()
+            version = self.find_by_artifact(fingerprint)
+            if version is None:
+                version = self._write_version(trained, data, decision, schema_dict, fingerprint)
+            if version.version == state["production"]:
+                raise CheckFailed(
+                    f"candidate refused: version {version.version} is already production"
+                )
+            state = {**state, "candidate": version.version, "share": float(share)}
+            record = self._record(state, "candidate", version.version, reason, None)
+            self._write_aliases(state["history"], self._release(state, record))
+        return version
+
+    def set_share(self, share: float, *, reason: str = "") -> dict[str, Any]:
+        """Route ``share`` of the traffic to the candidate (a canary step); returns the split."""
+        _check_share(share)
+        with self._locked():
+            self._remove_leftovers()
+            state = self._require_candidate()
+            state = {**state, "share": float(share)}
+            record = self._record(state, "share", state["candidate"], reason, None)
+            self._write_aliases(state["history"], self._release(state, record))
+            return {k: state[k] for k in ("production", "candidate", "share")}
+
+    def promote(self, *, reason: str = "", evidence: Any = None) -> ModelVersion:
+        """The candidate becomes production (previous <- production); the record says why."""
+        with self._locked():
+            self._remove_leftovers()
+            state = self._require_candidate()
+            number = state["candidate"]
+            record = self._record(state, "promote", number, reason, evidence)
+            cleared = {**state, "candidate": None, "share": 0.0}
+            self._write_aliases([*state["history"], number], self._release(cleared, record))
+            return self._version(number)
+
+    def reject_candidate(self, *, reason: str = "", evidence: Any = None) -> ModelVersion:
+        """Drop the candidate (all traffic back to production); the record says why."""
+        with self._locked():
+            self._remove_leftovers()
+            state = self._require_candidate()
+            number = state["candidate"]
+            record = self._record(state, "reject", number, reason, evidence)
+            cleared = {**state, "candidate": None, "share": 0.0}
+            self._write_aliases(state["history"], self._release(cleared, record))
+            return self._version(number)
+
+    def _require_candidate(self) -> dict[str, Any]:
+        state = self._state()
+        if state["candidate"] is None:
+            raise CheckFailed(f"registry {self.root}: no candidate is staged")
+        return state
+
+    @staticmethod
+    def _release(state: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "candidate": state["candidate"],
+            "share": state["share"],
+            "releases": [*state["releases"], record],
+        }
+
+
+def _check_share(share: Any) -> None:
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+        raise InputError(f"share={share!r}: expected a fraction of traffic in [0, 1]")

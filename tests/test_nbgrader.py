@@ -205,6 +205,42 @@ WRONG_ANSWERS: dict[str, list[WrongAnswer]] = {
             ("serve-test",),
         ),
     ],
+    "safe_release": [
+        # an accuracy test instead of a behavioural one: the planted regression passes it
+        WrongAnswer(
+            "safe_release",
+            "behaviour-answer",
+            "    predicted = model.predict(largest.drop(columns=TARGET))\n"
+            "    return bool((predicted == 0).all())",
+            "    predicted = model.predict(holdout.drop(columns=TARGET))\n"
+            "    return bool((predicted == holdout[TARGET]).mean() >= 0.9)",
+            ("behaviour-test",),
+        ),
+        # exactly the tolerance below production already blocks
+        WrongAnswer(
+            "safe_release",
+            "slices-answer",
+            "production_acc[name] - accuracy > tolerance",
+            "production_acc[name] - accuracy >= tolerance",
+            ("slices-test",),
+        ),
+        # no decision at exactly min_canary canary requests
+        WrongAnswer(
+            "safe_release",
+            "rule-answer",
+            "if n_canary < min_canary:",
+            "if n_canary <= min_canary:",
+            ("rule-test",),
+        ),
+        # off by one: the deciding request is not counted
+        WrongAnswer(
+            "safe_release",
+            "canary-answer",
+            'return decision, i + 1, counts["n_canary"]',
+            'return decision, i, counts["n_canary"]',
+            ("canary-test",),
+        ),
+    ],
 }
 # Per-cell timeout while grading an endless loop: above the slowest correct cell of the assignment.
 LOOP_TIMEOUT = {
@@ -212,6 +248,7 @@ LOOP_TIMEOUT = {
     "pipeline_cost": 45,  # 18 trainings in one cell; on a loaded 2-core machine 15 s is too short
     "validation_and_gate": 15,
     "drift_and_retraining": 15,
+    "safe_release": 15,
 }
 
 

@@ -23,7 +23,7 @@ from mlcicd.monitoring import detect_drift
 from mlcicd.validation import validate_data
 
 SPECS = Path(__file__).resolve().parents[1] / "assignments" / "specs"
-PROBLEM_SETS = ("pipeline_cost", "validation_and_gate", "drift_and_retraining")
+PROBLEM_SETS = ("pipeline_cost", "validation_and_gate", "drift_and_retraining", "safe_release")
 
 
 def load_spec(name: str):

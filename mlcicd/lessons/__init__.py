@@ -10,6 +10,8 @@
 | ``06_performance_analysis`` | :mod:`mlcicd.lessons.performance` |
 | ``07_what_drives_the_cost`` | :mod:`mlcicd.lessons.cost_drivers` |
 | ``08_putting_it_together`` | :mod:`mlcicd.lessons.workflow` |
+| ``09_testing_ml_models`` | :mod:`mlcicd.lessons.model_tests` |
+| ``10_shipping_models_safely`` | :mod:`mlcicd.lessons.safe_release` |
 
 :mod:`mlcicd.lessons._common` holds the helpers more than one lesson uses.
 """
