@@ -857,26 +857,36 @@ def cmd_releases(args: argparse.Namespace) -> _Result:
 
 
 def _add_release_commands(add: Any) -> None:
-    p = add("candidate", cmd_candidate, "stage a blessed model as the candidate beside production")
-    p.add_argument("model", metavar="MODEL.skops")
-    p.add_argument("--registry", required=True, metavar="DIR")
+    p = add(
+        "candidate",
+        cmd_candidate,
+        "stage a blessed model as the candidate beside production",
+        "mlcicd candidate model.skops --registry registry/ --share 0",
+        "Share 0 is a shadow deployment: the candidate scores traffic, users see production.",
+    )
+    p.add_argument("model", metavar="MODEL.skops", help="a model that test-model blessed")
+    p.add_argument("--registry", required=True, metavar="DIR", help="the registry folder")
     p.add_argument(
         "--decision", metavar="GATE.json", help=f"test-model's decision (MODEL{GATE_SUFFIX})"
     )
     p.add_argument("--share", type=_share, default=0.0, help="traffic to it (0: shadow only)")
-    p.add_argument("--reason", default="")
-    for name, func, help_ in (
-        ("canary", cmd_canary, "route a share of the traffic to the candidate"),
-        ("promote", cmd_promote, "make the candidate production (previous <- production)"),
-        ("reject", cmd_reject, "drop the candidate: all traffic back to production"),
-        ("releases", cmd_releases, "the traffic split and every release decision"),
-    ):
-        p = add(name, func, help_)
-        p.add_argument("--registry", required=True, metavar="DIR")
+    p.add_argument("--reason", default="", help="why, recorded with the decision")
+    for name, func, help_, example in (
+        ("canary", cmd_canary, "route a share of the traffic to the candidate",
+         "mlcicd canary --registry registry/ --share 0.05"),
+        ("promote", cmd_promote, "make the candidate production (previous <- production)",
+         "mlcicd promote --registry registry/ --reason 'canary passed'"),
+        ("reject", cmd_reject, "drop the candidate: all traffic back to production",
+         "mlcicd reject --registry registry/ --reason 'worse on live traffic'"),
+        ("releases", cmd_releases, "the traffic split and every release decision",
+         "mlcicd releases --registry registry/"),
+    ):  # fmt: skip
+        p = add(name, func, help_, example)
+        p.add_argument("--registry", required=True, metavar="DIR", help="the registry folder")
         if name == "canary":
-            p.add_argument("--share", type=_share, required=True)
+            p.add_argument("--share", type=_share, required=True, help="share of traffic, 0 to 1")
         if name != "releases":
-            p.add_argument("--reason", default="")
+            p.add_argument("--reason", default="", help="why, recorded with the decision")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
