@@ -443,6 +443,14 @@ def report_markdown(results: list[AssignmentResult]) -> str:
     return "\n".join(text) + "\n"
 
 
+def _write_report(out: Path, results: list[AssignmentResult]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.md").write_text(report_markdown(results), encoding="utf-8")
+    (out / "report.json").write_text(
+        json.dumps([{**asdict(r), "score": r.score} for r in results], indent=2), encoding="utf-8"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mlcicd.mutants", description=__doc__.split("\n\n")[0]
@@ -479,11 +487,7 @@ def main(argv: list[str] | None = None) -> int:
                   f" ({result.score:.1%}), {len(result.survivors)} survived, "
                   f"{len(result.equivalent)} equivalent, {result.seconds:.0f} s", flush=True)  # fmt: skip
             results.append(result)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "report.md").write_text(report_markdown(results), encoding="utf-8")
-    (args.out / "report.json").write_text(
-        json.dumps([{**asdict(r), "score": r.score} for r in results], indent=2), encoding="utf-8"
-    )
+            _write_report(args.out, results)  # after each assignment: a long run shows progress
     print(f"report: {args.out / 'report.md'}")
     bad = [r.assignment for r in results if not r.reference_full_marks]
     if bad:
