@@ -81,9 +81,16 @@ def _ipc_kernel_manager():
 
 
 def run_notebook(
-    notebook: Path, build: Path = BUILD, *, ci: bool = False, timeout: int = 600
+    notebook: Path,
+    build: Path = BUILD,
+    *,
+    ci: bool = False,
+    timeout: int = 600,
+    parameters: dict | None = None,
 ) -> NotebookRun:
-    """Execute one notebook into ``build/<name>.ipynb``; its results go to ``build/<name>/``."""
+    """Execute one notebook into ``build/<name>.ipynb``; its results go to ``build/<name>/``.
+
+    ``parameters`` override the notebook's parameters (after the CI ones when ``ci``)."""
     import papermill
 
     build.mkdir(parents=True, exist_ok=True)
@@ -92,7 +99,7 @@ def run_notebook(
     if out_dir.is_dir():  # every run starts from nothing: no results or registries of the last one
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
-    params = ci_parameters(notebook) if ci else {}
+    params = {**(ci_parameters(notebook) if ci else {}), **(parameters or {})}
     params["output_dir"] = str(out_dir)
     start = time.perf_counter()
     try:
