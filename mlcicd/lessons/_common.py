@@ -104,7 +104,7 @@ def default_data_only(dataset: str) -> None:
         if dataset == DEFAULT_DATASET:
             shell.run_cell(cell).raise_error()
         else:
-            why = line.strip() or "this section uses columns of the breast cancer data"
+            why = line.strip() or "this section is written for the breast cancer columns and labels"
             print(f"skipped on {dataset}: {why}")
 
     shell.register_magic_function(magic, "cell", "default_data_only")
