@@ -137,11 +137,14 @@ def run_notebook(
     timeout: int = 600,
     key: str = "",
     progress: Progress | None = None,
+    parameters: dict | None = None,
 ) -> NotebookRun:
     """Execute one notebook into ``build/<name>.ipynb``; its results go to ``build/<name>/``.
 
     When ``key`` is given it is stored beside the results after a successful run (and only
-    then), so the next run with the same key can reuse this one.
+    then), so the next run with the same key can reuse this one (a caller that passes
+    ``parameters`` must fold them into the key). ``parameters`` override the notebook's
+    parameters (after the CI ones when ``ci``).
     """
     import papermill
 
@@ -151,7 +154,8 @@ def run_notebook(
     if out_dir.is_dir():  # every run starts from nothing: no results or registries of the last one
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
-    params = _params(notebook, build, ci)
+    params = {**_params(notebook, build, ci), **(parameters or {})}
+    params["output_dir"] = str(out_dir)
     hooks = {}
     if progress is not None:
         progress.start(notebook.name, code_cells(notebook))
