@@ -9,7 +9,8 @@ The seed's workflow (Data Validation, Train Model, Test Model, Deploy Model) bec
     mlcicd deploy model.skops --registry registry/
     mlcicd monitor train.csv current.csv --target target --registry registry/
 
-``pipeline`` and ``train`` keep their results in a run cache on disk (``--cache DIR``, default
+The stage commands (``infer-schema``, ``validate-data``, ``train``, ``test-model``, ``monitor``)
+and ``pipeline`` keep their results in a run cache on disk (``--cache DIR``, default
 ``$MLCICD_CACHE`` or else ``.mlcicd-cache`` in the working directory; ``--no-cache`` to go
 without), so an unchanged
 re-run in a new process (the next CI job) reuses them; ``mlcicd cache info|gc|clear`` manage it.
@@ -59,8 +60,23 @@ class _Result:
 
 
 def cmd_infer_schema(args: argparse.Namespace) -> _Result:
+    from mlcicd.validation import infer_schema
+
+    params = {"target": args.target, "slack": args.slack, "max_categories": args.max_categories}
+    return _cached_run(
+        args,
+        "cli:infer-schema",
+        [_infer_schema, infer_schema],
+        {"data": args.data},
+        params,
+        lambda: _infer_schema(args),
+        writes={"schema": args.output},
+    )
+
+
+def _infer_schema(args: argparse.Namespace) -> tuple[_Result, dict[str, Any]]:
     from mlcicd.files import read_csv
-    from mlcicd.validation import infer_schema, save_schema
+    from mlcicd.validation import infer_schema
 
     df = read_csv(args.data, "data")
     if args.target is not None and args.target not in df.columns:
@@ -68,12 +84,26 @@ def cmd_infer_schema(args: argparse.Namespace) -> _Result:
     schema = infer_schema(
         df, target=args.target, slack=args.slack, max_categories=args.max_categories
     )
-    save_schema(schema, args.output)
     payload = {"schema": str(args.output), "columns": len(schema.columns), "target": schema.target}
-    return _Result(EXIT_OK, payload, f"wrote {args.output}: {len(schema.columns)} columns")
+    text = f"wrote {args.output}: {len(schema.columns)} columns"
+    return _Result(EXIT_OK, payload, text), {"schema": schema.to_dict()}
 
 
 def cmd_validate_data(args: argparse.Namespace) -> _Result:
+    from mlcicd.validation import validate_data
+
+    inputs = {"data": args.data, "schema": args.schema}
+    return _cached_run(
+        args,
+        "cli:validate-data",
+        [_validate_data, validate_data],
+        inputs,
+        {"serving": args.serving},
+        lambda: (_validate_data(args), {}),
+    )
+
+
+def _validate_data(args: argparse.Namespace) -> _Result:
     from mlcicd.files import read_csv
     from mlcicd.validation import load_schema, validate_data
 
@@ -189,7 +219,30 @@ def _first_that_builds(spec: Any, seed: int, tasks: list[str]) -> None:
 
 def cmd_test_model(args: argparse.Namespace) -> _Result:
     from mlcicd.evaluation import validate_model
-    from mlcicd.files import atomic_write_json, read_csv
+
+    inputs = {"model": args.model, "holdout": args.holdout, "production": _production(args)}
+    params = {
+        "target": args.target,
+        "min_accuracy": args.min_accuracy,
+        "min_r2": args.min_r2,
+        "max_rmse": args.max_rmse,
+        "tolerance": args.tolerance,
+    }
+    gate = _gate_path(args.model, args.decision)
+    return _cached_run(
+        args,
+        "cli:test-model",
+        [_test_model, _thresholds, validate_model],
+        inputs,
+        params,
+        lambda: _test_model(args),
+        writes={"gate": gate},
+    )
+
+
+def _test_model(args: argparse.Namespace) -> tuple[_Result, dict[str, Any]]:
+    from mlcicd.evaluation import validate_model
+    from mlcicd.files import read_csv
     from mlcicd.registry import Registry
     from mlcicd.training import load_model
 
@@ -212,12 +265,12 @@ def cmd_test_model(args: argparse.Namespace) -> _Result:
     )
     payload = decision.to_dict()
     payload["model_sha256"] = _file_sha256(args.model)
-    atomic_write_json(_gate_path(args.model, args.decision), payload)
     verdict = "BLESSED" if decision.blessed else "REJECTED"
     lines = [f"{args.model}: {verdict}"]
     lines += [f"  {name}: {value}" for name, value in decision.metrics.items()]
     lines += [f"  - {reason}" for reason in decision.reasons]
-    return _Result(EXIT_OK if decision.blessed else EXIT_CHECK_FAILED, payload, "\n".join(lines))
+    code = EXIT_OK if decision.blessed else EXIT_CHECK_FAILED
+    return _Result(code, payload, "\n".join(lines)), {"gate": payload}
 
 
 def _thresholds(args: argparse.Namespace, task: str) -> dict[str, float]:
@@ -307,6 +360,24 @@ def cmd_registry(args: argparse.Namespace) -> _Result:
 
 
 def cmd_monitor(args: argparse.Namespace) -> _Result:
+    from mlcicd.monitoring import detect_drift
+
+    if args.model and args.registry:
+        raise InputError("--model and --registry: give one of them, not both")
+    inputs = {"reference": args.reference, "current": args.current, "model": args.model}
+    if args.registry:
+        inputs["production"] = _production(args)
+    return _cached_run(
+        args,
+        "cli:monitor",
+        [_monitor, detect_drift],
+        inputs,
+        {"target": args.target},
+        lambda: (_monitor(args), {}),
+    )
+
+
+def _monitor(args: argparse.Namespace) -> _Result:
     from mlcicd.files import read_csv
     from mlcicd.monitoring import detect_drift
 
@@ -441,6 +512,83 @@ def _cache_payload(cache: Any) -> dict[str, Any] | None:
     return {"dir": str(cache.root), **cache.stats(), "corrupt_keys": list(cache.corrupt)}
 
 
+def _cached_run(
+    args: argparse.Namespace,
+    stage: str,
+    code: list[Any],
+    inputs: dict[str, Any],
+    params: dict[str, Any],
+    compute: Any,
+    writes: dict[str, Any] | None = None,
+) -> _Result:
+    """Run ``compute`` (giving the result and the JSON files it writes) through the run cache.
+
+    The key holds the stage's code (``code``'s sources), the sha256 of each input file (a
+    ``("fp", text)`` input is a fingerprint already) and ``params``. A hit gives back the same exit
+    code, payload, text and written files as the run that stored it; an input that cannot be
+    fingerprinted (missing file) runs uncached, so ``compute`` reports the error.
+    """
+    from mlcicd.files import atomic_write_json
+
+    cache = _open_cache(args)
+    key, hit = None, False
+    if cache is not None:
+        fps = _input_fingerprints(inputs)
+        if fps is not None:
+            from mlcicd.cache import Fingerprints, canonical_fingerprint, stage_key
+
+            f = Fingerprints()
+            version = "|".join(f.code_version(func) for func in code)
+            key = stage_key(stage, version, fps, canonical_fingerprint(params))
+            hit, stored = cache.get(key)
+    if hit:
+        result_code, payload, text, files = stored
+        result = _Result(result_code, payload, text)
+    else:
+        result, files = compute()
+        if key is not None:
+            cache.put(key, (result.code, result.payload, result.text, files))
+    for name, path in (writes or {}).items():
+        atomic_write_json(path, files[name])
+    payload = dict(result.payload)
+    payload["cache"] = _cache_payload(cache)
+    text = result.text
+    if cache is not None and cache.hits:
+        text = f"from the run cache ({cache.root}): " + text
+    return _Result(result.code, payload, text)
+
+
+def _input_fingerprints(inputs: dict[str, Any]) -> dict[str, str] | None:
+    """sha256 of each input file (``None`` stays ``None``); ``None`` if a file can't be read."""
+    out = {}
+    for name, value in inputs.items():
+        if isinstance(value, tuple) and value[1] is None:
+            return None
+        if value is None or isinstance(value, tuple):
+            out[name] = "none" if value is None else value[1]
+            continue
+        try:
+            out[name] = "file:" + _file_sha256(value)
+        except OSError:
+            return None
+    return out
+
+
+def _production(args: argparse.Namespace) -> tuple[str, str] | None:
+    """The registry's production model as a fingerprint (the sha256 of its file)."""
+    if args.registry is None:
+        return None
+    from mlcicd.registry import Registry
+
+    try:
+        registry = Registry(args.registry)
+        if registry.aliases().get("production") is None:
+            return ("fp", "no production model")
+        return ("fp", "file:" + _file_sha256(registry.get("production").model_file))
+    except (OSError, MlcicdError):
+        return ("fp", None)  # not cached: the command reports the error
+
+
 def _file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -558,6 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sign keeps it), text columns with few distinct values become categories (the "
         "categories the model's one-hot encoder will know), a column with missing values is "
         "nullable. Review the schema and commit it beside the code.",
+        parents=(cached,),
     )
     p.add_argument("data", metavar="DATA.csv", help="the reference data (e.g. the training set)")
     p.add_argument("-o", "--output", required=True, metavar="SCHEMA.json", help="where to write")
@@ -584,6 +733,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit 1 with one line per anomaly (missing or unexpected column, wrong type, missing "
         "values where the schema allows none, an entirely missing column, +-inf, out of range, "
         "a category the schema does not know), 0 when the data is valid.",
+        parents=(cached,),
     )
     p.add_argument("data", metavar="DATA.csv", help="the data to check")
     p.add_argument("--schema", required=True, metavar="SCHEMA.json", help="from infer-schema")
@@ -639,6 +789,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(the most frequent class; for regression, the mean: lower RMSE is better). With "
         "more than two classes precision, recall and f1 are macro averages and ROC AUC is "
         "one-vs-rest. Writes the decision to MODEL.skops" + GATE_SUFFIX + " for deploy.",
+        parents=(cached,),
     )
     p.add_argument("model", metavar="MODEL.skops", help="the candidate, from train")
     p.add_argument("holdout", metavar="HOLDOUT.csv", help="data the model has not seen")
@@ -710,6 +861,7 @@ def build_parser() -> argparse.ArgumentParser:
         "accuracy on labelled current data falls by more than 0.05, or when a regression "
         "model's residuals (label - prediction) drift; the drift of a regression model's "
         "predictions is reported too.",
+        parents=(cached,),
     )
     p.add_argument("reference", metavar="REFERENCE.csv", help="the data the model learnt from")
     p.add_argument("current", metavar="CURRENT.csv", help="recent production data")

@@ -337,7 +337,8 @@ def test_bad_own_data_is_exit_1_or_2_naming_the_column(own, tmp_path, capsys, ar
         assert needle in one_line(err) and out == ""
     else:
         assert needle in out and err == ""
-    assert list(tmp_path.iterdir()) == [], "no partial output file"
+    left = [p for p in tmp_path.iterdir() if p.name != "default-cache"]  # the run cache
+    assert left == [], "no partial output file"
 
 
 def test_help_explains_every_option_lists_the_models_and_shows_an_example(capsys):
@@ -481,3 +482,111 @@ def test_an_unchanged_rerun_in_a_new_process_trains_nothing_and_is_already_deplo
         "0002",
         "0003",
     ]
+
+
+# --- the stage commands use the run cache too: a hit replays exactly what the miss gave
+
+
+def _stage_commands(csvs, tmp):
+    """(name, argv, files it writes) for each cached stage command, failing checks included."""
+    c = csvs
+    return [
+        ("infer-schema", ["infer-schema", c / "train.csv", "--target", "target", "-o", tmp / "s.json"], ["s.json"]),
+        ("validate-data ok", ["validate-data", c / "holdout.csv", "--schema", tmp / "s.json"], []),
+        ("validate-data anomalies", ["validate-data", tmp / "bad.csv", "--schema", tmp / "s.json"], []),
+        ("train", ["train", c / "train.csv", "--target", "target", "-o", tmp / "m.skops"], ["m.skops"]),
+        ("test-model", ["test-model", tmp / "m.skops", c / "holdout.csv", "--target", "target"], ["m.skops.gate.json"]),
+        ("test-model rejected", ["test-model", tmp / "m.skops", c / "holdout.csv", "--target", "target", "--min-accuracy", "0.999", "--decision", tmp / "r.json"], ["r.json"]),
+        ("monitor same", ["monitor", c / "train.csv", c / "same.csv", "--target", "target", "--model", tmp / "m.skops"], []),
+        ("monitor drift", ["monitor", c / "train.csv", c / "drifted.csv", "--target", "target"], []),
+    ]  # fmt: skip
+
+
+def test_each_stage_command_gives_the_same_output_and_exit_code_from_the_cache(
+    csvs, tmp_path, capsys
+):
+    import pandas as pd
+
+    holdout = pd.read_csv(csvs / "holdout.csv")
+    holdout.drop(columns=holdout.columns[0]).to_csv(tmp_path / "bad.csv", index=False)
+    codes = {}
+    for name, argv, writes in _stage_commands(csvs, tmp_path):
+        miss_code, miss, _ = run_json(capsys, *argv)
+        miss_files = {f: (tmp_path / f).read_bytes() for f in writes}
+        for f in writes:
+            (tmp_path / f).unlink()  # a hit must write them again, the same bytes
+        hit_code, hit, _ = run_json(capsys, *argv)
+        assert miss["cache"]["misses"] == 1 and miss["cache"]["hits"] == 0, name
+        assert hit["cache"]["hits"] == 1 and hit["cache"]["misses"] == 0, name
+        assert hit_code == miss_code, name
+        assert {k: v for k, v in hit.items() if k != "cache"} == {
+            k: v for k, v in miss.items() if k != "cache"
+        }, name
+        for f in writes:  # a model file is a zip with timestamps: train's own behaviour
+            if not f.endswith(".skops"):
+                assert (tmp_path / f).read_bytes() == miss_files[f], name
+            assert (tmp_path / f).is_file(), name
+        text_code, text, _ = run(capsys, *argv)
+        assert text_code == miss_code and text.startswith("from the run cache"), name
+        codes[name] = miss_code
+    assert codes == {
+        "infer-schema": 0,
+        "validate-data ok": 0,
+        "validate-data anomalies": 1,  # a cached "anomalies found" still exits 1
+        "train": 0,
+        "test-model": 0,
+        "test-model rejected": 1,
+        "monitor same": 0,
+        "monitor drift": 1,
+    }
+
+
+def test_a_changed_input_or_option_is_a_miss_and_no_cache_reads_nothing(csvs, tmp_path, capsys):
+    schema = tmp_path / "s.json"
+    run(capsys, "infer-schema", csvs / "train.csv", "--target", "target", "-o", schema)
+    argv = ["validate-data", csvs / "holdout.csv", "--schema", schema]
+    assert run_json(capsys, *argv)[1]["cache"]["misses"] == 1
+    assert run_json(capsys, *argv)[1]["cache"]["hits"] == 1
+    assert run_json(capsys, *argv, "--serving")[1]["cache"]["misses"] == 1  # an option
+    run(capsys, "infer-schema", csvs / "drifted.csv", "--target", "target", "-o", schema)
+    assert run_json(capsys, *argv)[1]["cache"]["misses"] == 1  # the schema file changed
+    code, out, _ = run_json(capsys, *argv, "--no-cache")
+    assert code == 0 and out["cache"] is None
+
+
+def test_an_unchanged_rerun_of_the_seed_workflow_in_new_processes_hits_every_stage(csvs, tmp_path):
+    c, reg = csvs, tmp_path / "registry"
+    workflow = [
+        ["infer-schema", c / "train.csv", "--target", "target", "-o", "schema.json"],
+        ["validate-data", c / "train.csv", "--schema", "schema.json"],
+        ["train", c / "train.csv", "--target", "target", "-o", "model.skops"],
+        ["test-model", "model.skops", c / "holdout.csv", "--target", "target", "--registry", reg],
+        ["deploy", "model.skops", "--registry", reg],
+        ["monitor", c / "train.csv", c / "same.csv", "--target", "target", "--registry", reg],
+    ]
+
+    def once():
+        stats = []
+        for argv in workflow:
+            done = subprocess.run(
+                [sys.executable, "-m", "mlcicd", *map(str, argv), "--json"],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert done.returncode == 0 and done.stderr == "", (argv[0], done.stderr[-500:])
+            cache = json.loads(done.stdout).get("cache")
+            stats.append(None if cache is None else (argv[0], cache["hits"], cache["misses"]))
+        return [s for s in stats if s is not None]  # deploy has no cache
+
+    first = once()
+    assert all(misses == 1 and hits == 0 for _, hits, misses in first)
+    # the first deploy set a production model, an input of test-model: its gate runs again
+    second = once()
+    assert [s for s in second if s[0] != "test-model"] == [
+        (name, 1, 0) for name, _, _ in first if name != "test-model"
+    ]
+    assert ("test-model", 0, 1) in second
+    third = once()  # nothing changed since the second run: every cached stage is a hit
+    assert third == [(name, 1, 0) for name, _, _ in first]
