@@ -56,7 +56,18 @@ def test_missing_notebook_is_exit_2(tmp_path, capsys):
 
 def test_every_lesson_has_ci_parameters_and_a_parameters_cell():
     lessons = lesson_notebooks()
-    assert [p.name[:2] for p in lessons] == ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10"]
+    assert [p.name[:2] for p in lessons] == [
+        "01",
+        "02",
+        "03",
+        "04",
+        "05",
+        "06",
+        "07",
+        "08",
+        "09",
+        "10",
+    ]
     for path in lessons:
         nb = json.loads(path.read_text())
         assert ci_parameters(path), f"{path.name}: no mlcicd.ci_parameters in its metadata"

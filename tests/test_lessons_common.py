@@ -59,7 +59,9 @@ def test_self_checks_show_the_question_only_and_every_wrong_option_has_feedback(
             for module, alias in re.findall(pattern, cell):
                 alias = "" if alias == "y" else alias  # check_yourself imported by name
                 aliases[alias] = importlib.import_module(f"mlcicd.lessons.{module}")
-    asked = [m for c in cells for m in re.findall(r"(?:(\w+)\.)?check_yourself\(\"(\w+)\"\)", c)]
+    asked = [
+        m for c in cells for m in re.findall(r"(?:(\w+)\.)?check_yourself\([\"'](\w+)[\"']\)", c)
+    ]
     assert asked, "the lesson asks at least one self-check"
     for alias, key in asked:
         bank = aliases[alias].QUESTIONS

@@ -428,8 +428,10 @@ predicted = pd.DataFrame(
 check = measure(run_loop, [10], train=train, holdout=holdout).iloc[0]  # 10 versions, for real
 for _column in ("operations", "seconds"):
     _error = relative_error(predicted[_column].iloc[0], check[_column]) + 0.0  # no "-0.0%"
-    print(f"10 versions, {_column}: predicted {predicted[_column].iloc[0]:.3g}, "
-          f"measured {check[_column]:.3g}, relative error {_error:+.1%}")
+    print(
+        f"10 versions, {_column}: predicted {predicted[_column].iloc[0]:.3g}, "
+        f"measured {check[_column]:.3g}, relative error {_error:+.1%}"
+    )
 predicted
 """
 
