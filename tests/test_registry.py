@@ -332,6 +332,12 @@ def _deploy_forever(root, trained_models, decision, start):
             reg.rollback()
 
 
+def _landed(root) -> int:
+    """Versions whose folder was renamed into place (a deploy's last step before the aliases)."""
+    folder = root / "versions"
+    return sum(1 for p in folder.iterdir() if p.name.isdigit()) if folder.is_dir() else 0
+
+
 def test_a_killed_deployer_never_leaves_a_broken_registry(tmp_path, models, blessed):
     ctx = mp.get_context("fork")  # the child inherits the fitted models: it only deploys
     root = tmp_path / "registry"
@@ -340,7 +346,12 @@ def test_a_killed_deployer_never_leaves_a_broken_registry(tmp_path, models, bles
         args = (root, models, blessed, round_ * 1000)
         child = ctx.Process(target=_deploy_forever, args=args)
         child.start()
-        time.sleep(rng.uniform(0.02, 0.4))  # a random instant in the middle of the deploy loop
+        # this round's first deploy has landed (however loaded the machine), then a random
+        # instant later, somewhere in the middle of the deploy loop, the child is killed
+        deadline = time.monotonic() + 120
+        while _landed(root) <= round_ and time.monotonic() < deadline and child.is_alive():
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.3))
         os.kill(child.pid, signal.SIGKILL)
         child.join()
         assert child.exitcode == -signal.SIGKILL
