@@ -468,8 +468,99 @@ WRONG_DRIFT = [
     ),
 ]
 
-CORRECT = {Q: CORRECT_QUIZ, P: CORRECT_PIPELINE, V: CORRECT_GATE, D: CORRECT_DRIFT}
-WRONG = {Q: WRONG_QUIZ, P: WRONG_PIPELINE, V: WRONG_GATE, D: WRONG_DRIFT}
+# --- safe_release -----------------------------------------------------------------------------
+
+S = "safe_release"
+BEHAVES_NUMPY = """
+def behaves(model):
+    rows = holdout.loc[holdout["worst_area"].to_numpy() > 2000]
+    return not (model.predict(rows.drop(columns=[TARGET])) != 0).any()
+"""
+SLICES_LOOP = """
+def failing_slices(candidate_acc, production_acc, sizes, tolerance=0.02, min_rows=20):
+    blocked = []
+    for name in candidate_acc:
+        if sizes[name] < min_rows:
+            continue
+        if production_acc[name] - candidate_acc[name] > tolerance:
+            blocked.append(name)
+    return sorted(blocked)
+"""
+RULE_NESTED = """
+def canary_decision(canary_errors, n_canary, control_errors, n_control, threshold, min_canary,
+                    max_canary):
+    if n_canary >= min_canary:
+        control = control_errors / n_control if n_control > 0 else 0.0
+        if canary_errors / n_canary - control > threshold:
+            return "rollback"
+        if n_canary >= max_canary:
+            return "promote"
+    return "undecided"
+"""
+CANARY_COUNTERS = """
+def simulate_canary(to_canary, wrong, threshold, min_canary, max_canary):
+    n_c = e_c = n_p = e_p = 0
+    for step in range(len(to_canary)):
+        if to_canary[step]:
+            n_c += 1
+            e_c += int(wrong[step])
+            decision = canary_decision(e_c, n_c, e_p, n_p, threshold, min_canary, max_canary)
+            if decision != "undecided":
+                return decision, step + 1, n_c
+        else:
+            n_p += 1
+            e_p += int(wrong[step])
+    return "undecided", len(to_canary), n_c
+"""
+CORRECT_SAFE = [
+    Variant("behaves-numpy", S, "behaviour-answer", BEHAVES_NUMPY),
+    Variant("slices-loop", S, "slices-answer", SLICES_LOOP),
+    Variant("rule-nested", S, "rule-answer", RULE_NESTED),
+    Variant("canary-counters", S, "canary-answer", CANARY_COUNTERS),
+]
+WRONG_SAFE = [
+    # an accuracy test instead of a behavioural one: the planted regression passes it
+    Variant(
+        "behaviour-by-accuracy",
+        S,
+        "behaviour-answer",
+        "    predicted = model.predict(holdout.drop(columns=TARGET))\n"
+        "    return bool((predicted == holdout[TARGET]).mean() >= 0.9)",
+        "    predicted = model.predict(largest.drop(columns=TARGET))\n"
+        "    return bool((predicted == 0).all())",
+        ("behaviour-test",),
+    ),
+    # small slices gated too
+    Variant(
+        "slices-ignore-size",
+        S,
+        "slices-answer",
+        "if production_acc[name] - accuracy > tolerance",
+        "if sizes[name] >= min_rows and production_acc[name] - accuracy > tolerance",
+        ("slices-test",),
+    ),
+    # the control group's error rate ignored
+    Variant(
+        "rule-no-control",
+        S,
+        "rule-answer",
+        "if canary_errors / n_canary > threshold:",
+        "if canary_errors / n_canary - control_rate > threshold:",
+        ("rule-test",),
+    ),
+    # the deciding request not counted
+    Variant(
+        "canary-off-by-one",
+        S,
+        "canary-answer",
+        'return decision, i, counts["n_canary"]',
+        'return decision, i + 1, counts["n_canary"]',
+        ("canary-test",),
+    ),
+]
+
+CORRECT = {Q: CORRECT_QUIZ, P: CORRECT_PIPELINE, V: CORRECT_GATE, D: CORRECT_DRIFT, S: CORRECT_SAFE}
+WRONG = {Q: WRONG_QUIZ, P: WRONG_PIPELINE, V: WRONG_GATE, D: WRONG_DRIFT, S: WRONG_SAFE}
 
 
 def correct_rounds(variants: list[Variant]) -> list[list[Variant]]:
