@@ -178,6 +178,14 @@ for _feature, _week in (("mean_radius", 7), ("worst_texture", 2), ("mean_concavi
     _my_psi = psi(train[_feature].to_numpy(), _batch[_feature].to_numpy())
     assert abs(_my_psi - _library_psi) < 1e-6, f"PSI of {_feature} in week {_week} differs"
 assert abs(psi(np.arange(100.0), np.arange(100.0))) < 1e-12, "identical samples have PSI 0"
+_edge_cases = (
+    (np.arange(100.0), np.arange(-10.0, 40.0), "empty top bins of current"),
+    (np.r_[np.zeros(50), np.arange(1.0, 51.0)], np.arange(-5.0, 95.0), "empty bin of reference"),
+)
+for _ref, _cur, _what in _edge_cases:
+    _frames = pd.DataFrame({"v": _ref}), pd.DataFrame({"v": _cur})
+    _library_psi = detect_drift(*_frames, columns=["v"]).features[0].psi
+    assert abs(psi(_ref, _cur) - _library_psi) < 1e-6, f"PSI differs with an {_what}"
 ### END HIDDEN TESTS
 """
 
