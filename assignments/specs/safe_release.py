@@ -55,8 +55,10 @@ buggy = train.assign(target=train[TARGET].where(train["worst_area"] <= {BUG_AREA
 candidate = train_model(buggy, TARGET, ModelSpec("random_forest"), seed=0).model
 
 gate = validate_model(candidate, holdout, TARGET)  # the accuracy threshold and the baseline only
-print(f"an accuracy-only gate blesses the candidate: {{gate.blessed}} "
-      f"(accuracy {{gate.metrics['accuracy']:.3f}}, threshold 0.90)")
+print(
+    f"an accuracy-only gate blesses the candidate: {{gate.blessed}} "
+    f"(accuracy {{gate.metrics['accuracy']:.3f}}, threshold 0.90)"
+)
 """
 
 PART_1 = """
@@ -134,8 +136,11 @@ _prod = slice_accuracy(production, holdout, TARGET, slices).set_index("slice").d
 blocked = failing_slices(
     _cand["accuracy"].to_dict(), _prod["accuracy"].to_dict(), _cand["n_rows"].to_dict()
 )
-print(pd.DataFrame({"candidate": _cand["accuracy"], "production": _prod["accuracy"],
-                    "rows": _cand["n_rows"]}))
+print(
+    pd.DataFrame(
+        {"candidate": _cand["accuracy"], "production": _prod["accuracy"], "rows": _cand["n_rows"]}
+    )
+)
 blocked
 """
 
@@ -174,8 +179,9 @@ threshold, min_canary, max_canary)` returning one of three strings:
 """
 
 ANSWER_3 = """
-def canary_decision(canary_errors, n_canary, control_errors, n_control, threshold, min_canary,
-                    max_canary):
+def canary_decision(
+    canary_errors, n_canary, control_errors, n_control, threshold, min_canary, max_canary
+):
     \"\"\"'rollback', 'promote' or 'undecided'.\"\"\"
     ### BEGIN SOLUTION
     if n_canary < min_canary:
@@ -223,8 +229,9 @@ def simulate_canary(to_canary, wrong, threshold, min_canary, max_canary):
         counts[f"n_{side}"] += 1
         counts[f"{side}_errors"] += int(error)
         if canary:
-            decision = canary_decision(**counts, threshold=threshold, min_canary=min_canary,
-                                       max_canary=max_canary)
+            decision = canary_decision(
+                **counts, threshold=threshold, min_canary=min_canary, max_canary=max_canary
+            )
             if decision != "undecided":
                 return decision, i + 1, counts["n_canary"]
     return "undecided", len(to_canary), counts["n_canary"]
@@ -261,8 +268,10 @@ def _reference(to_canary, wrong, rule):
 
 # Part 4 is graded with the library's rule in place of canary_decision, so a mistake in part 3
 # does not cost these points too
-def _library_decision(canary_errors, n_canary, control_errors, n_control, **_limits):
-    _r = _Rule(1.0, _limits["threshold"], _limits["min_canary"], _limits["max_canary"])
+def _library_decision(
+    canary_errors, n_canary, control_errors, n_control, threshold, min_canary, max_canary
+):  # part 3's signature: called by position or by name, as the learner's loop likes
+    _r = _Rule(1.0, threshold, min_canary, max_canary)
     return _r.decide(canary_errors, n_canary, control_errors, n_control)
 
 
