@@ -250,6 +250,8 @@ TEST_4 = """
 # Checks the form of your answer; the simulation is checked at grading time.
 assert isinstance(result, tuple) and len(result) == 3, "(decision, n_requests, users_affected)"
 ### BEGIN HIDDEN TESTS
+import inspect
+
 from mlcicd.release import CanaryRule as _Rule
 
 
@@ -268,11 +270,13 @@ def _reference(to_canary, wrong, rule):
 
 # Part 4 is graded with the library's rule in place of canary_decision, so a mistake in part 3
 # does not cost these points too
-def _library_decision(
-    canary_errors, n_canary, control_errors, n_control, threshold, min_canary, max_canary
-):  # part 3's signature: called by position or by name, as the learner's loop likes
-    _r = _Rule(1.0, threshold, min_canary, max_canary)
-    return _r.decide(canary_errors, n_canary, control_errors, n_control)
+_part_3 = inspect.signature(canary_decision)  # called by position or by name, as your loop likes
+
+
+def _library_decision(*args, **kwargs):
+    _a = _part_3.bind(*args, **kwargs).arguments
+    _r = _Rule(1.0, _a["threshold"], _a["min_canary"], _a["max_canary"])
+    return _r.decide(_a["canary_errors"], _a["n_canary"], _a["control_errors"], _a["n_control"])
 
 
 _yours, canary_decision = canary_decision, _library_decision
