@@ -54,7 +54,6 @@ def test_runner_injects_arguments_by_name_and_records_each_stage_in_order():
         ("clean", 7, "ok", False),
         ("total", 7, "ok", False),
     ]
-    assert all(r.seconds >= 0 for r in run.records)
     assert run.outcome == "ok"
     # a parameter with a default the context lacks keeps its default
     assert run_stages(stages[:2], {"path": "y"}).values["clean"] == [1, 2, 3]

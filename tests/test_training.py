@@ -166,7 +166,7 @@ def test_every_model_trains_and_records_its_provenance(df, name):
     assert (meta["target"], meta["n_rows"], meta["seed"]) == ("target", 569, 1)
     assert meta["data_fingerprint"] == fingerprint(df)
     assert set(meta["library_versions"]) == {"python", "sklearn", "numpy", "pandas", "mlcicd"}
-    assert meta["training_seconds"] >= 0
+    assert isinstance(meta["training_seconds"], float)  # recorded; its size is benchmarked
     assert meta["created_at"].endswith("+00:00")
     json.dumps(meta)  # JSON-serialisable as it is
     predictions = trained.model.predict(df.drop(columns="target"))
