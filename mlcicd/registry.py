@@ -516,24 +516,22 @@ class Registry:
 
     def promote(self, *, reason: str = "", evidence: Any = None) -> ModelVersion:
         """The candidate becomes production (previous <- production); the record says why."""
-        with self._locked():
-            self._remove_leftovers()
-            state = self._require_candidate()
-            number = state["candidate"]
-            record = self._record(state, "promote", number, reason, evidence)
-            cleared = {**state, "candidate": None, "share": 0.0}
-            self._write_aliases([*state["history"], number], self._release(cleared, record))
-            return self._version(number)
+        return self._end_release("promote", reason, evidence)
 
     def reject_candidate(self, *, reason: str = "", evidence: Any = None) -> ModelVersion:
         """Drop the candidate (all traffic back to production); the record says why."""
+        return self._end_release("reject", reason, evidence)
+
+    def _end_release(self, decision: str, reason: str, evidence: Any) -> ModelVersion:
+        """Clear the candidate and record ``decision``; a promotion also moves production."""
         with self._locked():
             self._remove_leftovers()
             state = self._require_candidate()
             number = state["candidate"]
-            record = self._record(state, "reject", number, reason, evidence)
+            record = self._record(state, decision, number, reason, evidence)
             cleared = {**state, "candidate": None, "share": 0.0}
-            self._write_aliases(state["history"], self._release(cleared, record))
+            history = [*state["history"], number] if decision == "promote" else state["history"]
+            self._write_aliases(history, self._release(cleared, record))
             return self._version(number)
 
     def _require_candidate(self) -> dict[str, Any]:
