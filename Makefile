@@ -18,12 +18,13 @@ SITE_STAMP   := $(VENV)/.installed-site
 # parallel test workers (2 cores here); override with `make test JOBS=1`
 JOBS   ?= 2
 
-.PHONY: help venv course site test lab bench mutants lint clean
+.PHONY: help venv course site test test-fast lab bench mutants lint clean
 
 help:
 	@echo "make course   run the course: execute every lesson into build/course/ (FORCE=1: all)"
 	@echo "make site     the executed course as a static website in build/site/"
 	@echo "make test     run the tests (library, command line, notebooks, nbgrader round trip)"
+	@echo "make test-fast  the library and the command line only (no notebooks, grading or browser)"
 	@echo "make lab      open JupyterLab on the course"
 	@echo "make bench    run the benchmarks (not part of make test)"
 	@echo "make mutants  mutation-test the assignments' hidden tests (not part of make test)"
@@ -59,6 +60,10 @@ site: $(SITE_STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup
 
+# the edit-run loop: the steps, the engine, the measurements and the command line (about 2 minutes)
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -n $(JOBS) tests/steps tests/pipeline tests/measure tests/faces
+
 # JupyterLab starts in assignments/ (nbgrader reads nbgrader_config.py from the working folder, so
 # the Nbgrader menu and the formgrader find the course) and shows the whole repository.
 lab: $(STAMP)
@@ -71,7 +76,7 @@ bench: $(STAMP)
 # every single-site mutation of each reference answer, autograded; report in build/mutants/
 # (MUTANTS_ARGS="quiz --limit 10" to test less)
 mutants: $(STAMP)
-	$(PY) -m mlcicd.mutants $(MUTANTS_ARGS)
+	$(PY) -m mlcicd.course.mutants $(MUTANTS_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

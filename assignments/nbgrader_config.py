@@ -35,8 +35,8 @@ c.Execute.interrupt_on_timeout = True
 # wait longer than the default 4 s for a cell's last output on a loaded machine (nbgrader#1230)
 c.Execute.iopub_timeout = 30
 # Student code runs with limits (memory, CPU time, processes, file size), a scrubbed environment
-# and a private working folder: see mlcicd/sandbox.py (MLCICD_SANDBOX_* change the limits).
-c.Execute.kernel_manager_class = "mlcicd.sandbox.SandboxedKernelManager"
+# and a private working folder: see mlcicd/course/sandbox.py (MLCICD_SANDBOX_* change the limits).
+c.Execute.kernel_manager_class = "mlcicd.course.sandbox.SandboxedKernelManager"
 
 # --- collecting submissions (nbgrader zip_collect) ----------------------------------------------
 # One archive per student named <student_id>.zip in downloaded/<assignment>/archive/; the
@@ -55,11 +55,11 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "mlcicd.grading.RestoreDeletedCells",
+    "mlcicd.course.grading.RestoreDeletedCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
-    "mlcicd.grading.ResilientExecute",
+    "mlcicd.course.grading.ResilientExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -73,6 +73,6 @@ c.Autograde.autograde_preprocessors = [
 # that would quote it); a failed hidden test still shows its error and the points lost.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "mlcicd.grading.FeedbackHiddenTests",
+    "mlcicd.course.grading.FeedbackHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import figure
-from mlcicd.grading import build_notebook, tests, write_notebook
+from mlcicd.course.grading import build_notebook, tests, write_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = ROOT / "assignments"

@@ -2,7 +2,7 @@
 
 For each assignment, on a temporary copy of ``assignments/``: a class of N submissions (about 85%
 full marks, 5% blank, 5% with one wrong answer, 5% hostile: a dying kernel, a memory bomb, a
-deleted test cell) is graded by :func:`mlcicd.autograde.autograde_class` with ``jobs=1`` and with
+deleted test cell) is graded by :func:`mlcicd.course.autograde.autograde_class` with ``jobs=1`` and with
 ``jobs=2``, each on its own copy with its own gradebook. Figures: the speed-up of two workers over
 one (goal >= 1.7x on 2 cores), the seconds per submission, and the whole class of 300 in all four
 assignments projected from the measured per-submission cost (goal <= 15 min), plus a projection
@@ -79,7 +79,7 @@ def check(report, full: list[str]) -> None:
 
 def grade_class(base: Path, assignment: str, n: int, jobs: int) -> tuple[float, float]:
     """(seconds for the class, seconds the driver spent merging)."""
-    from mlcicd import autograde as ag
+    from mlcicd.course import autograde as ag
 
     course = base / f"{assignment}-{jobs}" / "assignments"
     shutil.copytree(COURSE, course, ignore=shutil.ignore_patterns(*GENERATED, "gradebook.db",

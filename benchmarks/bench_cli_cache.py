@@ -6,7 +6,7 @@ an empty cache (the baseline), the same command again (unchanged re-run), then `
 versions (one added version). Times are whole processes, start and imports included, measured
 by the parent (wall-clock; the child's CPU time from ``resource.RUSAGE_CHILDREN``). The floor is
 a process that only imports what a cached re-run needs (``mlcicd.cli``, ``mlcicd.pipeline``,
-``mlcicd.disk_cache``): no re-run can be faster than that.
+``mlcicd.pipeline.disk_cache``): no re-run can be faster than that.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from benchmarks.common import figure
 
-IMPORTS = "import mlcicd.cli, mlcicd.pipeline, mlcicd.disk_cache"
+IMPORTS = "import mlcicd.cli, mlcicd.pipeline, mlcicd.pipeline.disk_cache"
 
 
 def _child_cpu() -> float:

@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from benchmarks.common import figure
-from mlcicd.course import lesson_notebooks, run_notebook
+from mlcicd.course.run import lesson_notebooks, run_notebook
 
 QUICK_LESSONS = ("01_", "02_")
 _JUPYTER_DIRS = ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR")

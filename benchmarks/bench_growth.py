@@ -1,6 +1,6 @@
 """The measured growth exponent of the pipeline's time in the number of model versions n.
 
-:func:`mlcicd.scaling.sweep_versions` runs the seed's loop for each n; the exponent is the slope
+:func:`mlcicd.measure.scaling.sweep_versions` runs the seed's loop for each n; the exponent is the slope
 of log seconds (best of the repeats) against log n (least squares, 95% interval). O(n) means a slope near 1.0; the
 operation counts (training + validation cycles) give exactly 1.
 """
@@ -8,7 +8,7 @@ operation counts (training + validation cycles) give exactly 1.
 from __future__ import annotations
 
 from benchmarks.common import figure, mb, peak_memory
-from mlcicd.scaling import growth, seed_table, sweep_versions
+from mlcicd.measure.scaling import growth, seed_table, sweep_versions
 
 
 def run(quick: bool) -> list:

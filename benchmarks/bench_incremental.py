@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 
 from benchmarks.common import Timings, figure, mb, peak_memory, timed
-from mlcicd.cache import StageCache
 from mlcicd.data import load_dataset
 from mlcicd.pipeline import run_versions
+from mlcicd.pipeline.cache import StageCache
 
 
 def run(quick: bool) -> list:

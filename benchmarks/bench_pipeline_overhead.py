@@ -41,7 +41,7 @@ from sklearn.preprocessing import StandardScaler
 from benchmarks.common import best_of, figure, mb, peak_memory
 from mlcicd.data import TARGET, load_dataset
 from mlcicd.pipeline import run_versions
-from mlcicd.stages import DEFAULT_C
+from mlcicd.pipeline.stages import DEFAULT_C
 
 
 def _metrics(model, X: pd.DataFrame, y: np.ndarray) -> dict[str, float]:

@@ -63,12 +63,12 @@ collect: $(STAMP)
 	  done; \
 	fi
 
-# in parallel (mlcicd/autograde.py): the same gradebook a serial `nbgrader autograde` writes.
+# in parallel (mlcicd/course/autograde.py): the same gradebook a serial `nbgrader autograde` writes.
 # JOBS is passed only when given on the command line, else every core grades.
 SCHEDULER ?=
 autograde: $(STAMP)
 	$(need_assignment)
-	$(PY) -m mlcicd.autograde $(ASSIGNMENT) --course $(COURSE_DIR) \
+	$(PY) -m mlcicd.course.autograde $(ASSIGNMENT) --course $(COURSE_DIR) \
 		$(if $(filter command line environment,$(origin JOBS)),--jobs $(JOBS)) \
 		$(if $(STUDENT),--student $(STUDENT)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
 		--csv build/autograde-$(ASSIGNMENT).csv

@@ -35,7 +35,7 @@ from typing import Any, NoReturn
 from mlcicd.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, InputError, MlcicdError
 
 EXIT_INTERNAL = 3
-DEFAULT_CACHE = ".mlcicd-cache"  # mlcicd.disk_cache.DEFAULT_DIR, without importing it
+DEFAULT_CACHE = ".mlcicd-cache"  # mlcicd.pipeline.disk_cache.DEFAULT_DIR, without importing it
 CACHE_ENV = "MLCICD_CACHE"  # overrides the default folder (e.g. one per CI workspace)
 GATE_SUFFIX = ".gate.json"
 DEFAULT_MIN_ACCURACY = 0.90
@@ -156,7 +156,7 @@ def cmd_train(args: argparse.Namespace) -> _Result:
     cache = _open_cache(args)
     key = None
     if cache is not None:
-        from mlcicd.cache import Fingerprints, canonical_fingerprint, stage_key
+        from mlcicd.pipeline.cache import Fingerprints, canonical_fingerprint, stage_key
 
         fps = Fingerprints()
         described = None if schema is None else schema.to_dict()
@@ -459,7 +459,7 @@ def cmd_pipeline(args: argparse.Namespace) -> _Result:
 
 
 def cmd_cache(args: argparse.Namespace) -> _Result:
-    from mlcicd.disk_cache import DiskCache, parse_size
+    from mlcicd.pipeline.disk_cache import DiskCache, parse_size
 
     root = Path(args.cache)
     if root.exists() and not root.is_dir():
@@ -494,7 +494,7 @@ def _open_cache(args: argparse.Namespace) -> Any:
     """The run cache the options ask for (``None`` with ``--no-cache``)."""
     if args.no_cache:
         return None
-    from mlcicd.disk_cache import DiskCache
+    from mlcicd.pipeline.disk_cache import DiskCache
 
     return DiskCache(args.cache)
 
@@ -535,7 +535,7 @@ def _cached_run(
     if cache is not None:
         fps = _input_fingerprints(inputs)
         if fps is not None:
-            from mlcicd.cache import Fingerprints, canonical_fingerprint, stage_key
+            from mlcicd.pipeline.cache import Fingerprints, canonical_fingerprint, stage_key
 
             f = Fingerprints()
             version = "|".join(f.code_version(func) for func in code)
@@ -636,7 +636,7 @@ def _float(option: str):
 
 
 # the names in mlcicd.training (MODELS, REGRESSION_MODELS), kept here so that building the
-# parser does not import scikit-learn; tests/test_cli.py checks that both agree
+# parser does not import scikit-learn; tests/faces/test_cli.py checks that both agree
 MODEL_NAMES = {
     "classification": (
         "logistic_regression",

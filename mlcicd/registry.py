@@ -236,9 +236,9 @@ class Registry:
         return load_model_bytes(self._checked_bytes(version), version.model_file)
 
     def load_stored(self, ref: int | str = "production") -> TrainedModel:
-        """Version ``ref`` as a :class:`~mlcicd.disk_cache.StoredModel`: file checked as in
+        """Version ``ref`` as a :class:`~mlcicd.pipeline.disk_cache.StoredModel`: file checked as in
         :meth:`load`, spec and metadata read, the estimator loaded only when first used."""
-        from mlcicd.disk_cache import StoredModel
+        from mlcicd.pipeline.disk_cache import StoredModel
         from mlcicd.training import ModelSpec
 
         version = self.get(ref)
@@ -309,7 +309,7 @@ class Registry:
         Refused with :class:`CheckFailed` (registry untouched) unless ``decision.blessed``.
         A model already in the registry (same model fingerprint) is promoted, not copied, and
         the version returned has ``already_deployed`` set. A model read from the run cache
-        (:class:`~mlcicd.disk_cache.StoredModel`) brings its skops bytes and fingerprint along,
+        (:class:`~mlcicd.pipeline.disk_cache.StoredModel`) brings its skops bytes and fingerprint along,
         so it is neither loaded nor serialised again here.
         """
         if not isinstance(trained, TrainedModel):

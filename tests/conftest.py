@@ -43,7 +43,7 @@ def run_lesson(jupyter_env, tmp_path_factory):
     Returns a :class:`mlcicd.course.NotebookRun`; its ``results`` are what the notebook recorded.
     The executed copy is also kept under ``build/test-course/<worker>/`` for inspection.
     """
-    from mlcicd.course import NOTEBOOKS, run_notebook
+    from mlcicd.course.run import NOTEBOOKS, run_notebook
 
     # each pytest-xdist worker executes into its own folder, so two workers never share one
     build = ROOT / "build" / "test-course" / os.environ.get("PYTEST_XDIST_WORKER", "main")

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlcicd.grading import answer, build_notebook, code, markdown, tests, write_notebook, written
+from mlcicd.course.grading import (
+    answer,
+    build_notebook,
+    code,
+    markdown,
+    tests,
+    write_notebook,
+    written,
+)
 
 OUTPUT = (
     Path(__file__).resolve().parent.parent
@@ -22,7 +30,7 @@ OUTPUT = (
 POINTS = {"drift": 2, "psi": 2, "policy": 3, "cost": 3, "written": 3}
 
 # The world of the setup cell, and what the library says about it (checked by hidden tests and,
-# against the library, by tests/test_problem_sets.py).
+# against the library, by tests/assignments/test_problem_sets.py).
 WORLD = {
     "n_batches": 8,
     "batch_size": 150,

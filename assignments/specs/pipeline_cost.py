@@ -14,7 +14,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlcicd.grading import answer, build_notebook, code, markdown, tests, write_notebook, written
+from mlcicd.course.grading import (
+    answer,
+    build_notebook,
+    code,
+    markdown,
+    tests,
+    write_notebook,
+    written,
+)
 
 OUTPUT = Path(__file__).resolve().parent.parent / "source" / "pipeline_cost" / "pipeline_cost.ipynb"
 POINTS = {
@@ -64,8 +72,8 @@ from threadpoolctl import threadpool_limits
 
 from mlcicd.data import TARGET, load_dataset, split, synthetic_dataset
 from mlcicd.evaluation import validate_model
-from mlcicd.growth import fit_exponent
-from mlcicd.software_ci import run_software_ci
+from mlcicd.measure.growth import fit_exponent
+from mlcicd.measure.software_ci import run_software_ci
 from mlcicd.training import train_model
 from mlcicd.validation import infer_schema, validate_data
 
@@ -112,7 +120,7 @@ assert isinstance(_counts, dict), "run_loop must return a dict"
 assert set(_counts) == {"trainings", "validations"}, "the keys must be trainings and validations"
 assert all(isinstance(v, int) for v in _counts.values()), "the counts must be integers"
 ### BEGIN HIDDEN TESTS
-from mlcicd.grading import count_calls as _count_calls
+from mlcicd.course.grading import count_calls as _count_calls
 
 with _count_calls(
     globals(), "mlcicd.training.train_model", "mlcicd.evaluation.validate_model"
@@ -220,7 +228,7 @@ PART_3 = """
 ## Part 3: the growth exponent ({points} points)
 
 If a cost grows as $c \\cdot n^k$, then $\\log(\\text{{cost}}) = \\log c + k \\log n$: the
-exponent $k$ is the slope of a straight line on log-log axes. `mlcicd.growth.fit_exponent(x, y)`
+exponent $k$ is the slope of a straight line on log-log axes. `mlcicd.measure.growth.fit_exponent(x, y)`
 fits it by least squares and returns a result whose `.slope` is $k$.
 
 Write `growth_exponents(table)` that returns `{{"operations": k_ops, "seconds": k_sec}}`: the
@@ -323,7 +331,7 @@ _keys = {"trainings", "validations", "data_validations", "rows_validated"}
 assert set(_counts) == _keys, f"the keys must be {sorted(_keys)}"
 assert all(isinstance(v, int) for v in _counts.values()), "the counts must be integers"
 ### BEGIN HIDDEN TESTS
-from mlcicd.grading import count_calls as _count_calls
+from mlcicd.course.grading import count_calls as _count_calls
 
 _m = len(train)
 _broken = train.drop(columns="mean_texture")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mlcicd.course.grading import answer, build_notebook, markdown, tests, write_notebook, written
 from mlcicd.errors import InputError
-from mlcicd.grading import answer, build_notebook, markdown, tests, write_notebook, written
 
 POINTS = 2
 WRITTEN_POINTS = 4

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlcicd.grading import answer, build_notebook, code, markdown, tests, write_notebook, written
+from mlcicd.course.grading import (
+    answer,
+    build_notebook,
+    code,
+    markdown,
+    tests,
+    write_notebook,
+    written,
+)
 
 OUTPUT = Path(__file__).resolve().parent.parent / "source" / "safe_release" / "safe_release.ipynb"
 POINTS = {"behaviour": 3, "slices": 3, "rule": 2, "canary": 3, "written": 2}
@@ -252,7 +260,7 @@ assert isinstance(result, tuple) and len(result) == 3, "(decision, n_requests, u
 ### BEGIN HIDDEN TESTS
 import inspect
 
-from mlcicd.release import CanaryRule as _Rule
+from mlcicd.rollout import CanaryRule as _Rule
 
 
 def _reference(to_canary, wrong, rule):

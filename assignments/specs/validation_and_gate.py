@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mlcicd.grading import answer, build_notebook, code, markdown, tests, write_notebook
+from mlcicd.course.grading import answer, build_notebook, code, markdown, tests, write_notebook
 
 OUTPUT = (
     Path(__file__).resolve().parent.parent
@@ -23,7 +23,7 @@ OUTPUT = (
 POINTS = {"problems": 3, "range": 2, "gate_rules": 2, "gate_edges": 2}
 
 # The anomaly kinds mlcicd.validation reports for each given batch (checked by a hidden test and,
-# against the library, by tests/test_problem_sets.py).
+# against the library, by tests/assignments/test_problem_sets.py).
 EXPECTED_KINDS = {
     "clean": [],
     "batch_a": ["missing_column"],

@@ -2,7 +2,7 @@
 validation cycle as a function of the data rows m, the features and the model's complexity
 (T(n, m) = n * c(m)), data validation before training, parallel workers and incremental caching.
 
-The sweeps live in :mod:`mlcicd.scaling`; this module condenses their frames and the results of
+The sweeps live in :mod:`mlcicd.measure.scaling`; this module condenses their frames and the results of
 :func:`~mlcicd.pipeline.run_versions` into the lesson's tables, figures and results.
 Each ``draw_*`` function plots on a matplotlib axis it is given (two panels split it in two).
 """
@@ -19,15 +19,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlcicd.cache import StageCache
 from mlcicd.course import save_results
+from mlcicd.course.widgets import Explorer, question_bank
 from mlcicd.data import load_dataset, synthetic_dataset
 from mlcicd.errors import InputError
-from mlcicd.growth import COLUMNS, TOTAL, GrowthFit, fit_exponent, total_rows
 from mlcicd.lessons._common import BAD, ML, SOFTWARE, _label_bars, _two_panels, _whole
+from mlcicd.measure.growth import COLUMNS, TOTAL, GrowthFit, fit_exponent, total_rows
 from mlcicd.pipeline import run_versions
+from mlcicd.pipeline.cache import StageCache
 from mlcicd.training import ModelSpec
-from mlcicd.widgets import Explorer, question_bank
 
 CYCLE_STAGES = ("train", "evaluate", "validate_model")  # one training + validation cycle
 CHECK_STAGE = "validate_data"  # the data check in front of it
@@ -37,8 +37,8 @@ CHECK_STAGE = "validate_data"  # the data check in front of it
 
 
 def cycle_cost(sweep: pd.DataFrame) -> pd.DataFrame:
-    """Per value of a one-version sweep (:func:`~mlcicd.scaling.sweep_data_size`,
-    :func:`~mlcicd.scaling.sweep_features`, :func:`~mlcicd.scaling.sweep_complexity`): the
+    """Per value of a one-version sweep (:func:`~mlcicd.measure.scaling.sweep_data_size`,
+    :func:`~mlcicd.measure.scaling.sweep_features`, :func:`~mlcicd.measure.scaling.sweep_complexity`): the
     seconds of one training + validation cycle (train, evaluate, gate), of the data check, and
     the cells the cycle read. Seconds come from the fastest repeat (load only slows a run)."""
     if not isinstance(sweep, pd.DataFrame) or not set(COLUMNS) <= set(sweep.columns):
@@ -129,7 +129,7 @@ def draw_cycle_cost(table: pd.DataFrame, ax, xlabel: str, fit: CycleCost | None 
 
 
 def validation_table(df: pd.DataFrame) -> pd.DataFrame:
-    """From :func:`~mlcicd.scaling.sweep_validation`: per n and mode, the data validations run,
+    """From :func:`~mlcicd.measure.scaling.sweep_validation`: per n and mode, the data validations run,
     their seconds, the training + validation cycles and the total seconds (medians)."""
     totals = total_rows(df, "versions")
     checks = df[(df["stage"] == "validate_data") & (df["factor"] == "versions")]
@@ -221,7 +221,7 @@ def draw_parallel(result: Mapping, ax) -> None:
 
 
 def incremental_runs(versions: int, *, data: pd.DataFrame | None = None, seed: int = 0):
-    """One :class:`~mlcicd.cache.StageCache` across three runs: ``versions`` versions, the same
+    """One :class:`~mlcicd.pipeline.cache.StageCache` across three runs: ``versions`` versions, the same
     again unchanged, and one version more. Per run: what ran, what the cache gave, seconds."""
     versions = _whole(versions, "versions")
     data = load_dataset() if data is None else data

@@ -24,12 +24,12 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from mlcicd.course import save_results
+from mlcicd.course.widgets import Explorer, question_bank
 from mlcicd.data import TARGET
 from mlcicd.errors import InputError
 from mlcicd.lessons._common import BAD, GOOD, GREY, _accuracy, _check_share, _two_panels
 from mlcicd.training import ModelSpec, TrainedModel, train_model
 from mlcicd.validation import ColumnSchema, Schema, ValidationReport, infer_schema, validate_data
-from mlcicd.widgets import Explorer, question_bank
 
 UNIT_COLUMN = "mean_radius"  # the column the lessons put into a wrong unit
 

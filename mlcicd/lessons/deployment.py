@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mlcicd.course import save_results
+from mlcicd.course.widgets import Explorer, question_bank
 from mlcicd.data import TARGET, fingerprint
 from mlcicd.errors import InputError
 from mlcicd.evaluation import METRICS, GateDecision, evaluate_model, validate_model
@@ -26,7 +27,6 @@ from mlcicd.lessons._common import BAD, BLUE, GOOD, GREY
 from mlcicd.registry import ModelVersion, Registry
 from mlcicd.training import ModelSpec, TrainedModel, model_fingerprint, save_model, train_model
 from mlcicd.validation import Schema
-from mlcicd.widgets import Explorer, question_bank
 
 
 def fresh_registry(root: str | Path) -> Registry:

@@ -21,6 +21,7 @@ from mlcicd.behaviour import (
     minimum_functionality,
     run_behaviour_tests,
 )
+from mlcicd.course.widgets import question_bank
 from mlcicd.data import TARGET, load_dataset, production_batches, split
 from mlcicd.errors import InputError
 from mlcicd.evaluation import GateDecision, correct_rows, validate_model
@@ -29,7 +30,6 @@ from mlcicd.monitoring import detect_drift
 from mlcicd.skew import SkewReport, detect_skew, rescaled
 from mlcicd.slices import SliceDecision, slice_gate
 from mlcicd.training import ModelSpec, TrainedModel, train_model
-from mlcicd.widgets import question_bank
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_SPEC = ModelSpec("logistic_regression", {"C": 0.01})
@@ -204,14 +204,14 @@ SECTIONS = ("data", "model", "infrastructure", "monitoring")
 # why). 0 = not met, 0.5 = run by hand with the result documented (a lesson), 1 = automated.
 ML_TEST_SCORE = [
     ("data", "feature expectations are captured in a schema", 1.0,
-     ["mlcicd/validation.py", "tests/test_validation.py"], "infer-schema / validate-data in CI"),
+     ["mlcicd/validation.py", "tests/steps/test_validation.py"], "infer-schema / validate-data in CI"),
     ("data", "all features are beneficial", 0.0, [], "no feature ablation anywhere"),
     ("data", "no feature's cost is too much", 0.0, [], "feature cost is never measured"),
     ("data", "features adhere to meta-level requirements", 0.0, [], "no feature policy"),
     ("data", "the data pipeline has appropriate privacy controls", 0.0, [],
      "public data; no access control"),
     ("data", "new features can be added quickly", 0.0, [], "not measured"),
-    ("data", "all input feature code is tested", 1.0, ["tests/test_data.py"],
+    ("data", "all input feature code is tested", 1.0, ["tests/steps/test_data.py"],
      "loading, splitting and drift simulation are unit tested"),
     ("model", "model specs are reviewed and submitted", 0.5, ["mlcicd/training.py"],
      "specs are code in git; review is a human step"),
@@ -220,24 +220,24 @@ ML_TEST_SCORE = [
     ("model", "all hyperparameters have been tuned", 0.0, [], "no tuning"),
     ("model", "the impact of model staleness is known", 0.5,
      ["notebooks/05_monitoring_drift_retraining.ipynb"], "lesson 5 measures the decay"),
-    ("model", "a simpler model is not better", 1.0, ["mlcicd/evaluation.py", "tests/test_evaluation.py"],
+    ("model", "a simpler model is not better", 1.0, ["mlcicd/evaluation.py", "tests/steps/test_evaluation.py"],
      "every gate compares with a most-frequent-class baseline (the simplest model)"),
     ("model", "model quality is sufficient on important data slices", 0.5,
-     ["mlcicd/slices.py", "tests/test_slices.py"], "a slice gate exists; the CLI pipeline does not run it"),
+     ["mlcicd/slices.py", "tests/steps/test_slices.py"], "a slice gate exists; the CLI pipeline does not run it"),
     ("model", "the model is tested for considerations of inclusion", 0.0, [], "not addressed"),
-    ("infrastructure", "training is reproducible", 1.0, ["tests/test_training.py"],
+    ("infrastructure", "training is reproducible", 1.0, ["tests/steps/test_training.py"],
      "a seed gives the same model (test_training_is_deterministic_for_a_seed)"),
-    ("infrastructure", "model specs are unit tested", 1.0, ["tests/test_training.py"],
+    ("infrastructure", "model specs are unit tested", 1.0, ["tests/steps/test_training.py"],
      "every model trains in the tests"),
     ("infrastructure", "the ML pipeline is integration tested", 1.0,
-     ["tests/test_pipeline.py", "tests/test_cli.py"], "the CLI steps chain in a test"),
+     ["tests/pipeline/test_pipeline.py", "tests/faces/test_cli.py"], "the CLI steps chain in a test"),
     ("infrastructure", "model quality is validated before serving", 1.0,
-     ["mlcicd/registry.py", "tests/test_registry.py"], "deploy refuses a model the gate did not bless"),
+     ["mlcicd/registry.py", "tests/steps/test_registry.py"], "deploy refuses a model the gate did not bless"),
     ("infrastructure", "the model is debuggable", 0.0, [], "no tool to trace one prediction"),
     ("infrastructure", "models are canaried before serving", 0.5,
-     ["mlcicd/release.py", "notebooks/10_shipping_models_safely.ipynb"],
+     ["mlcicd/rollout.py", "notebooks/10_shipping_models_safely.ipynb"],
      "simulated traffic only; the registry records a canary share"),
-    ("infrastructure", "serving models can be rolled back", 1.0, ["tests/test_registry.py"],
+    ("infrastructure", "serving models can be rolled back", 1.0, ["tests/steps/test_registry.py"],
      "rollback is tested, also against killed writers"),
     ("monitoring", "dependency changes result in notification", 0.0, [],
      "library versions are recorded with each model, nobody is notified"),

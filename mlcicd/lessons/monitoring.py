@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
 
+from mlcicd.course.widgets import question_bank
 from mlcicd.data import TARGET, drift_strength, load_dataset, production_batches, split
 from mlcicd.errors import InputError
 from mlcicd.evaluation import DEFAULT_THRESHOLDS, validate_model
@@ -40,7 +41,6 @@ from mlcicd.monitoring import (
     numeric_psi,
 )
 from mlcicd.training import ModelSpec, train_model
-from mlcicd.widgets import question_bank
 
 POLICIES = ("never", "on_drift", "every_week")
 # the course's thresholds are the library's defaults (one set for every lesson and assignment)

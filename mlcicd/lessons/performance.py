@@ -2,7 +2,7 @@
 versions, written out and run by the library, its table for growing n, its growth exponent (O(n))
 and the loop explorer. Lesson 7 (what drives the cost) is :mod:`mlcicd.lessons.cost_drivers`.
 
-The sweeps themselves live in :mod:`mlcicd.scaling`; this module turns their frames and the
+The sweeps themselves live in :mod:`mlcicd.measure.scaling`; this module turns their frames and the
 results of :func:`~mlcicd.pipeline.run_versions` into the lesson's tables, figures and explorer.
 Each ``draw_*`` function plots on a matplotlib axis it is given (two panels split it in two).
 """
@@ -18,13 +18,13 @@ import numpy as np
 import pandas as pd
 
 from mlcicd.course import save_results
+from mlcicd.course.widgets import Explorer, question_bank
 from mlcicd.data import synthetic_dataset
 from mlcicd.errors import InputError
-from mlcicd.growth import TOTAL, GrowthFit
 from mlcicd.lessons._common import _two_panels, _whole
+from mlcicd.measure.growth import TOTAL, GrowthFit
 from mlcicd.pipeline import VALIDATION_MODES, PipelineResult, run_versions
-from mlcicd.runner import stage_rank
-from mlcicd.widgets import Explorer, question_bank
+from mlcicd.pipeline.runner import stage_rank
 
 SETUP_STAGES = ("split", "infer_schema", "baseline")
 
@@ -33,7 +33,7 @@ SETUP_STAGES = ("split", "infer_schema", "baseline")
 
 
 def loop_seconds(df: pd.DataFrame, agg: str = "median") -> pd.DataFrame:
-    """From :func:`~mlcicd.scaling.sweep_versions`: per n, the seconds of the one-off setup
+    """From :func:`~mlcicd.measure.scaling.sweep_versions`: per n, the seconds of the one-off setup
     stages, of the stages inside the loop over versions, and of the whole run; repeats are
     combined by ``agg`` (``"median"``, or ``"min"``: the run least disturbed by other programs)."""
     if agg not in ("median", "min"):

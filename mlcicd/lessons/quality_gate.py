@@ -22,6 +22,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from mlcicd.course import save_results
+from mlcicd.course.widgets import Explorer, question_bank
 from mlcicd.data import TARGET, fingerprint
 from mlcicd.errors import InputError
 from mlcicd.evaluation import (
@@ -47,7 +48,6 @@ from mlcicd.training import (
     save_model,
     train_model,
 )
-from mlcicd.widgets import Explorer, question_bank
 
 
 def shuffle_labels(

@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlcicd.course.widgets import question_bank
 from mlcicd.data import TARGET, load_dataset, production_batches, split
 from mlcicd.evaluation import GateDecision, validate_model
 from mlcicd.lessons._common import BAD, BLUE, GOOD, GREY, fresh_workdir
 from mlcicd.registry import Registry
-from mlcicd.release import (
+from mlcicd.rollout import (
     CanaryResult,
     CanaryRule,
     RuleErrorRates,
@@ -33,7 +34,6 @@ from mlcicd.release import (
     shadow_compare,
 )
 from mlcicd.training import ModelSpec, TrainedModel, train_model
-from mlcicd.widgets import question_bank
 
 SHIFTED = ["worst_radius", "worst_area", "worst_perimeter"]
 PRODUCTION_SPEC = ModelSpec("logistic_regression", {"C": 0.01})
@@ -182,7 +182,7 @@ TOOLS = pd.DataFrame(
         ("registry, aliases (production, previous, candidate)", "mlcicd.registry",
          "MLflow Model Registry (model version aliases)",
          "a server, access control, a UI, lineage across runs"),
-        ("data and run cache, fingerprints", "mlcicd.cache, data.fingerprint",
+        ("data and run cache, fingerprints", "mlcicd.pipeline.cache, data.fingerprint",
          "DVC (data versioning, pipeline stages and their cache)",
          "remote storage, versioned data in git, a pipeline file"),
         ("data validation against a schema", "mlcicd.validation",
@@ -193,7 +193,7 @@ TOOLS = pd.DataFrame(
         ("orchestration of the pipeline", "mlcicd.pipeline, make, GitHub Actions",
          "Airflow, Prefect, TFX pipelines",
          "schedules, retries, distributed workers, a metadata store"),
-        ("shadow and canary", "mlcicd.release (simulated traffic)",
+        ("shadow and canary", "mlcicd.rollout (simulated traffic)",
          "a serving layer or service mesh that splits traffic",
          "real requests, latency, routing per user, automatic rollback"),
     ],

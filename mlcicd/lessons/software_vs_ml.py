@@ -1,7 +1,7 @@
 """What lesson 1 (software vs ML CI/CD) computes and draws: software CI beside the ML pipeline
 on the same data, timed; what each one's cost grows with; the lesson's self-checks and results.
 
-The sweeps themselves live in :mod:`mlcicd.scaling` and :mod:`mlcicd.software_ci`; this module
+The sweeps themselves live in :mod:`mlcicd.measure.scaling` and :mod:`mlcicd.measure.software_ci`; this module
 turns their frames and the results of :func:`~mlcicd.pipeline.run_versions` into the lesson's
 tables, figures and explorer.
 
@@ -23,13 +23,13 @@ import numpy as np
 import pandas as pd
 
 from mlcicd.course import save_results
+from mlcicd.course.widgets import Explorer, question_bank
 from mlcicd.data import load_dataset, synthetic_dataset
 from mlcicd.errors import InputError
-from mlcicd.growth import total_rows
 from mlcicd.lessons._common import ML, SOFTWARE, _label_bars, _two_panels, _whole
+from mlcicd.measure.growth import total_rows
+from mlcicd.measure.software_ci import SoftwareCIResult, run_software_ci
 from mlcicd.pipeline import run_versions
-from mlcicd.software_ci import SoftwareCIResult, run_software_ci
-from mlcicd.widgets import Explorer, question_bank
 
 
 def side_by_side(
@@ -132,7 +132,7 @@ def side_by_side_explorer(
 
 
 def ml_vs_software_table(df: pd.DataFrame) -> pd.DataFrame:
-    """From :func:`~mlcicd.scaling.sweep_data_size`: per data size, each pipeline's seconds
+    """From :func:`~mlcicd.measure.scaling.sweep_data_size`: per data size, each pipeline's seconds
     (median over repeats), the ratio, the software operations and the cells the ML stages read."""
     rows = total_rows(df, "data_rows", pipeline=None)
     if set(rows["pipeline"]) != {"ml", "software"}:
@@ -219,10 +219,10 @@ def growth_table(
     """One row per (pipeline, what grows): the size, the work counted and the seconds measured
     at the smallest and largest size, and their growth exponents (log-log slopes against size).
 
-    ``data_sweep`` comes from :func:`~mlcicd.scaling.sweep_data_size` (both pipelines),
-    ``code_sweep`` from :func:`~mlcicd.software_ci.software_ci_code_sweep` (its size is the
-    package's lines of Python), ``versions_sweep`` from :func:`~mlcicd.scaling.sweep_versions`,
-    ``complexity_sweep`` (optional) from :func:`~mlcicd.scaling.sweep_complexity`. Seconds are
+    ``data_sweep`` comes from :func:`~mlcicd.measure.scaling.sweep_data_size` (both pipelines),
+    ``code_sweep`` from :func:`~mlcicd.measure.software_ci.software_ci_code_sweep` (its size is the
+    package's lines of Python), ``versions_sweep`` from :func:`~mlcicd.measure.scaling.sweep_versions`,
+    ``complexity_sweep`` (optional) from :func:`~mlcicd.measure.scaling.sweep_complexity`. Seconds are
     medians over repeats; counts do not vary between repeats.
     """
     rows = []

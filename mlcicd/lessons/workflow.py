@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from mlcicd.course.widgets import question_bank
 from mlcicd.data import TARGET, load_dataset, production_batches, split
 from mlcicd.errors import InputError
 from mlcicd.evaluation import validate_model
@@ -34,7 +35,6 @@ from mlcicd.files import atomic_write
 from mlcicd.lessons._common import fresh_workdir
 from mlcicd.monitoring import detect_drift
 from mlcicd.training import ModelSpec, train_model
-from mlcicd.widgets import question_bank
 
 BATCH_KINDS = ("clean", "broken", "drifted", "mislabelled")
 DRIFT_SHIFT = 1.0  # reference standard deviations the drifted half of the features moves
@@ -475,8 +475,8 @@ def ci_schedule(
     """Run and time the jobs of a commit build (code tests, data validation on a sample, a small
     training smoke test, the gate) and of a nightly build (full retraining of a bigger model,
     the version sweep, drift monitoring over production weeks). One row per job."""
+    from mlcicd.measure.software_ci import run_software_ci
     from mlcicd.pipeline import run_versions
-    from mlcicd.software_ci import run_software_ci
     from mlcicd.validation import infer_schema, validate_data
 
     data = load_dataset() if data is None else data
@@ -816,7 +816,7 @@ check_yourself = question_bank(QUESTIONS)
 
 
 def record_results(output_dir: str | os.PathLike, **computed: Any) -> Path:
-    """Record what the lesson computed into ``results.json`` (what ``tests/test_lesson_08.py``
+    """Record what the lesson computed into ``results.json`` (what ``tests/lessons/test_lesson_08.py``
     reads): workflow runs, production checks and gate decisions by name, plus plain values."""
     from mlcicd.course import save_results
 
