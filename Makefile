@@ -18,7 +18,7 @@ SITE_STAMP   := $(VENV)/.installed-site
 # parallel test workers (2 cores here); override with `make test JOBS=1`
 JOBS   ?= 2
 
-.PHONY: help venv course site test test-fast lab bench mutants lint clean
+.PHONY: help venv course site test test-fast lab bench mutants lint format clean
 
 help:
 	@echo "make course   run the course: execute every lesson into build/course/ (FORCE=1: all)"
@@ -28,6 +28,7 @@ help:
 	@echo "make lab      open JupyterLab on the course"
 	@echo "make bench    run the benchmarks (not part of make test)"
 	@echo "make mutants  mutation-test the assignments' hidden tests (not part of make test)"
+	@echo "make lint     ruff and mypy (make format fixes what ruff can)"
 
 venv: $(STAMP)
 
@@ -78,9 +79,16 @@ bench: $(STAMP)
 mutants: $(STAMP)
 	$(PY) -m mlcicd.course.mutants $(MUTANTS_ARGS)
 
+# ruff (style, imports, bugbear, simplifications, pytest style, complexity) and mypy (types)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# rewrite the code to the project's style (what `make lint` checks, where ruff can fix it)
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

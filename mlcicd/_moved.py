@@ -54,6 +54,7 @@ class _OldNames(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def create_module(self, spec) -> ModuleType:
         target = new_name(spec.name)
+        assert target is not None  # find_spec answered only for a moved name
         warnings.warn(
             f"{spec.name} moved to {target}; import it from there",
             DeprecationWarning,

@@ -132,10 +132,10 @@ def minimum_functionality(
 ) -> BehaviourResult:
     """Each case in ``rows`` must be predicted as the matching label in ``expected``."""
     rows, limit = _rows(rows, name), _max_failures(max_failures, name)
-    expected = np.asarray(expected)
-    if expected.shape != (len(rows),):
+    labels = np.asarray(expected)
+    if labels.shape != (len(rows),):
         raise InputError(f"behavioural test {name!r}: expected {len(rows)} labels, one per case")
-    wrong = int(np.sum(np.asarray(model.predict(rows)) != expected))
+    wrong = int(np.sum(np.asarray(model.predict(rows)) != labels))
     return BehaviourResult(name, "minimum_functionality", len(rows), wrong, limit)
 
 

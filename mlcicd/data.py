@@ -400,7 +400,7 @@ def _encode_numbers(values: pd.Series) -> list[bytes | memoryview]:
         if arr.dtype.kind in "fc" and np.isnan(arr).any():
             arr = np.where(np.isnan(arr), np.nan, arr)  # one canonical NaN bit pattern
         arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
-        return [memoryview(arr).cast("B")]
+        return [arr.data.cast("B")]
     # nullable extension arrays (Int64, Float64, boolean): mask, then values with holes as 0
     missing = values.isna().to_numpy()
     numpy_dtype = getattr(dtype, "numpy_dtype", np.dtype("float64"))

@@ -147,7 +147,7 @@ class Registry:
 
     def _state(self) -> dict[str, Any]:
         """The parsed, checked aliases.json (empty state when there is none)."""
-        empty = {"production": None, "previous": None, "history": []}
+        empty: dict[str, Any] = {"production": None, "previous": None, "history": []}
         empty.update(candidate=None, share=0.0, releases=[])
         if not self.aliases_path.exists():
             return empty
@@ -391,7 +391,7 @@ class Registry:
             final = self.versions_dir / f"{number:04d}"
             os.rename(tmp, final)
             _fsync_dir(self.versions_dir)
-            self._index(number, metadata["artifact_sha256"], fingerprint)
+            self._index(number, str(metadata["artifact_sha256"]), fingerprint)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

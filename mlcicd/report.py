@@ -204,7 +204,7 @@ def markdown(kind: str, payload: Any, title: str | None = None) -> str:
     if not isinstance(payload, Mapping):
         raise InputError(f"{kind} report: expected a JSON object, got {type(payload).__name__}")
     report = REPORTS[kind]
-    heading = title or report.__defaults__[0]
+    heading = title or (report.__defaults__ or (kind,))[0]
     if "error" in payload:
         code = payload.get("exit_code", "?")
         return f"### {heading}: {FAIL} error (exit code {code})\n\n{cell(payload['error'])}\n"

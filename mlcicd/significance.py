@@ -181,8 +181,8 @@ class McNemar:
 
 
 def mcnemar_test(
-    candidate_correct: Sequence[bool],
-    reference_correct: Sequence[bool],
+    candidate_correct: Sequence[bool] | np.ndarray,
+    reference_correct: Sequence[bool] | np.ndarray,
     alpha: float = DEFAULT_ALPHA,
 ) -> McNemar:
     """Exact McNemar test: a two-sided binomial test (p = 1/2) on the rows where the models

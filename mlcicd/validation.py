@@ -371,7 +371,7 @@ def _missing(s: pd.Series, col: ColumnSchema, found: list) -> np.ndarray:
 def _check_bool(s: pd.Series, col: ColumnSchema, found: list) -> None:
     missing = _missing(s, col, found)
     if not pd.api.types.is_bool_dtype(s):
-        bad = np.count_nonzero(~missing & ~s.isin([True, False]).to_numpy())
+        bad = int(np.count_nonzero(~missing & ~s.isin([True, False]).to_numpy()))
         _add(found, col, WRONG_TYPE, bad, f"{_v(bad)} not true/false")
 
 
@@ -382,7 +382,7 @@ def _check_text(s: pd.Series, col: ColumnSchema, found: list) -> None:
             n = len(s) - int(missing.sum())
             _add(found, col, WRONG_TYPE, n, f"{_v(n)} of type {s.dtype}, not text")
         return
-    unknown = ~missing & ~s.isin(list(col.categories)).to_numpy()
+    unknown = ~missing & ~s.isin(list(col.categories or ())).to_numpy()
     n = int(np.count_nonzero(unknown))
     if n:
         seen = pd.unique(s[unknown])[:5]

@@ -42,6 +42,7 @@ import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mlcicd.errors import InputError
 
@@ -165,7 +166,7 @@ def check_course(course: Path, assignment: str) -> None:
 _WORKERS: dict[tuple, tuple[Path, object]] = {}
 
 
-def _worker_course(bundle: CourseBundle) -> tuple[Path, object]:
+def _worker_course(bundle: CourseBundle) -> tuple[Path, Any]:
     """This process's (and thread's) private copy of the course and its nbgrader API."""
     key = (bundle.key, os.getpid(), threading.get_ident())
     if key in _WORKERS:
@@ -289,6 +290,8 @@ def grade_submission(bundle: CourseBundle, job: Job) -> Outcome:
         status = _execution_status(out)
         if status == GRADED and "No submitted file" in log:
             status = MISSING
+        if rows is None:
+            return Outcome(s, INTERNAL, None, None, seconds, "graded, but not in the gradebook")
         files = _files_under(out) if out.exists() else {}
         return Outcome(s, status, rows["score"], rows["max_score"], seconds, "", rows, files)
     except Exception as exc:  # noqa: BLE001 -- every submission gets a status, never a crash

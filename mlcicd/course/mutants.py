@@ -193,9 +193,9 @@ def mutations(source: str, regions: Iterable[tuple[int, int]]) -> list[Mutation]
         elif isinstance(node, ast.Return) and node.value is not None:
             v_line, v_col = _start(lines, node.value)
             e_line, e_col = _end(lines, node.value)
-            text = lines[v_line - 1][v_col:e_col] if e_line == v_line else None
-            if text and text != "None":
-                add(v_line, v_col, text, "None", "return emptied")
+            returned = lines[v_line - 1][v_col:e_col] if e_line == v_line else None
+            if returned and returned != "None":
+                add(v_line, v_col, returned, "None", "return emptied")
     found.sort(key=lambda m: (m.line, m.col))  # stable: a site's variants keep their order
     return list(dict.fromkeys(found))  # one mutation per site and replacement
 

@@ -47,7 +47,7 @@ class NotebookRun:
         return json.loads(path.read_text()) if path.exists() else {}
 
 
-def save_results(output_dir: str | Path, results: dict) -> Path:
+def save_results(output_dir: str | os.PathLike, results: dict) -> Path:
     """Record what a notebook computed in ``<output_dir>/results.json`` (what the tests read)."""
     from mlcicd.files import atomic_write_json
 
@@ -314,7 +314,7 @@ def run_course(
 def _why(exc: Exception) -> str:
     """One line for a failed run: the failing cell's error, or the first line of the message."""
     if hasattr(exc, "ename"):  # papermill's PapermillExecutionError carries the cell's error
-        return f"cell {getattr(exc, 'exec_count', '?')}: {exc.ename}: {exc.evalue}"
+        return f"cell {getattr(exc, 'exec_count', '?')}: {exc.ename}: {getattr(exc, 'evalue', '')}"
     lines = [line for line in str(exc).splitlines() if line.strip()]
     return f"{type(exc).__name__}: {lines[0] if lines else ''}"
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -79,7 +80,7 @@ class CycleCost:
     fixed_seconds: float
     seconds_per_row: float
 
-    def __call__(self, m: float) -> float:
+    def __call__(self, m: float | np.ndarray) -> Any:
         return self.fixed_seconds + self.seconds_per_row * m
 
     @property

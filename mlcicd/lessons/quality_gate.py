@@ -450,6 +450,7 @@ def record_results(
     """
     last = explorer.last_result
     production = next(iter(decisions.values()))
+    assert production.production_metrics is not None  # every decision here had a production model
     n = production.metrics["n_rows"]
     p = production.production_metrics["accuracy"]
     results = {

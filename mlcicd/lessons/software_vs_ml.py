@@ -65,6 +65,7 @@ def side_by_side(
         seconds = time.perf_counter() - start
         if seconds < ml_wall:
             ml, ml_wall = run, seconds
+    assert software is not None and ml is not None  # repeats >= 1
     stages = {k: v for k, v in ml.stage_totals().items() if ml.counts.get(k, 0) > 0}
     return {
         "rows": len(data),
