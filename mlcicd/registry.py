@@ -43,6 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mlcicd.checks import check_fraction
 from mlcicd.errors import CheckFailed, InputError
 from mlcicd.evaluation import GateDecision
 from mlcicd.files import atomic_write_json, atomic_write_text, check_readable_file, read_json
@@ -550,5 +551,4 @@ class Registry:
 
 
 def _check_share(share: Any) -> None:
-    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
-        raise InputError(f"share={share!r}: expected a fraction of traffic in [0, 1]")
+    check_fraction(share, "share")

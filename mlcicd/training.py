@@ -54,6 +54,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import mlcicd
+from mlcicd.checks import check_choice
 from mlcicd.data import MAX_CLASSES, TASKS, fingerprint, infer_task
 from mlcicd.errors import InputError
 from mlcicd.files import atomic_write, check_readable_file
@@ -203,9 +204,7 @@ def parse_param(text: str, option: str = "--param") -> tuple[str, Any]:
 
 
 def _check_task(task: str) -> str:
-    if task not in TASKS:
-        raise InputError(f"task {task!r}: expected one of {', '.join(TASKS)}")
-    return task
+    return check_choice(task, "task", TASKS)
 
 
 def model_names() -> str:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlcicd.checks import check_choice, check_int, check_ints
 from mlcicd.data import load_dataset, synthetic_dataset
 from mlcicd.errors import InputError
 from mlcicd.measure.growth import (
@@ -63,19 +64,6 @@ READS = {
 
 
 # ------------------------------------------------------------------------------ checking input
-
-
-def _sizes(values: Any, name: str, low: int = 1) -> list[int]:
-    if isinstance(values, str | bytes) or not isinstance(values, Sequence) or not values:
-        raise InputError(f"{name}: expected a non-empty list of whole numbers, e.g. (10, 100)")
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low:
-            raise InputError(f"{name}: {v!r} is not a whole number >= {low}")
-    return [int(v) for v in values]
-
-
-def _count(value: Any, name: str, low: int = 1) -> int:
-    return _sizes([value], name, low)[0]
 
 
 def _spec(spec: Any) -> ModelSpec:
@@ -135,7 +123,7 @@ def _sweep(
     """Run every ``(value, mode, data, run_versions options)`` of ``plan`` ``repeats`` times."""
     from tqdm.auto import tqdm
 
-    repeats = _count(repeats, "repeats")
+    repeats = check_int(repeats, "repeats", low=1)
     if warmup:  # imports and first calls are paid here, not by the first measured size
         value, mode, df, options = plan[0]
         run_versions(**{**options, "versions": options["versions"][:1]}, data=df, seed=seed)
@@ -181,7 +169,7 @@ def sweep_versions(
     Versions cycle through :func:`mlcicd.pipeline.stages.default_grid` (or all use ``spec``); ``data``
     defaults to the breast cancer data.
     """
-    ns = _sizes(ns, "ns")
+    ns = check_ints(ns, "ns", low=1)
     df = load_dataset() if data is None else data
     _check_mode(validation)
     plan = [
@@ -230,8 +218,8 @@ def sweep_data_size(
 
     The software runs use ``workdir`` (a temporary folder, removed afterwards, by default).
     """
-    rows = _sizes(rows, "rows", low=20)
-    n_features = _count(n_features, "n_features")
+    rows = check_ints(rows, "rows", low=20)
+    n_features = check_int(n_features, "n_features", low=1)
     _check_mode(validation)
     options = {"versions": [_spec(spec)], "validation": validation}
     plan = [(m, validation, synthetic_dataset(m, n_features, seed), options) for m in rows]
@@ -274,8 +262,8 @@ def sweep_features(
     warmup: bool = True,
 ) -> pd.DataFrame:
     """One model version on a synthetic dataset of ``rows`` rows and each feature count."""
-    features = _sizes(features, "features", low=2)
-    rows = _count(rows, "rows", low=20)
+    features = check_ints(features, "features", low=2)
+    rows = check_int(rows, "rows", low=20)
     _check_mode(validation)
     options = {"versions": [_spec(spec)], "validation": validation}
     plan = [(f, validation, synthetic_dataset(rows, f, seed), options) for f in features]
@@ -297,8 +285,8 @@ def sweep_complexity(
     warmup: bool = True,
 ) -> pd.DataFrame:
     """One version of ``model`` per value of the hyper-parameter ``param`` (the factor)."""
-    values = _sizes(values, "values")
-    rows, n_features = _count(rows, "rows", low=20), _count(n_features, "n_features")
+    values = check_ints(values, "values", low=1)
+    rows, n_features = check_int(rows, "rows", low=20), check_int(n_features, "n_features", low=1)
     _check_mode(validation)
     df = synthetic_dataset(rows, n_features, seed)
     plan = [
@@ -330,13 +318,15 @@ def sweep_validation(
     """The seed's follow-up question: n versions with data validation ``off``, before
     ``each`` training (n validations of m rows: O(n*m) on top), or ``once`` per data version
     (cached by fingerprint: O(m + n*t)). ``data`` defaults to a synthetic frame of ``rows``."""
-    ns = _sizes(ns, "ns")
+    ns = check_ints(ns, "ns", low=1)
     if isinstance(modes, str) or not modes:
         raise InputError(f"modes: expected a list of {', '.join(VALIDATION_MODES)}")
     for mode in modes:
         _check_mode(mode, "modes")
     if data is None:
-        data = synthetic_dataset(_count(rows, "rows", 20), _count(n_features, "n_features"), seed)
+        rows = check_int(rows, "rows", low=20)
+        n_features = check_int(n_features, "n_features", low=1)
+        data = synthetic_dataset(rows, n_features, seed)
     df = data
     plan = [
         (n, mode, df, {"versions": _versions(n, spec), "validation": mode})
@@ -347,8 +337,7 @@ def sweep_validation(
 
 
 def _check_mode(mode: Any, name: str = "validation") -> None:
-    if mode not in VALIDATION_MODES:
-        raise InputError(f"{name}: {mode!r} is not one of {', '.join(VALIDATION_MODES)}")
+    check_choice(mode, name, VALIDATION_MODES)
 
 
 __all__ = [

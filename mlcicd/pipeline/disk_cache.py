@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlcicd.checks import check_int
 from mlcicd.errors import InputError
 from mlcicd.pipeline.cache import StageCache
 from mlcicd.training import TrainedModel
@@ -447,8 +448,7 @@ class DiskCache(StageCache):
     def gc(self, max_bytes: int) -> GcResult:
         """Delete least recently used entries until the rest take at most ``max_bytes``; also the
         temporary files of writers that are gone (dead process, or older than an hour)."""
-        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
-            raise InputError(f"max_bytes={max_bytes!r}: expected a size in bytes >= 0")
+        check_int(max_bytes, "max_bytes", low=0)
         removed_tmp = sum(_remove_if_stale(p) for p in self._temporary())
         entries = []
         for p in self._entries():

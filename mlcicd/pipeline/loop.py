@@ -24,7 +24,6 @@ production model to compare with. With a registry, the loop starts from its prod
 
 from __future__ import annotations
 
-import numbers
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from mlcicd.checks import check_choice, check_int, is_int
 from mlcicd.data import TARGET, load_dataset
 from mlcicd.errors import InputError
 from mlcicd.evaluation import quality_gate
@@ -132,13 +132,11 @@ class PipelineResult(RecordTables):
 
 
 def _check_versions(versions: Any, seed: Any) -> list[ModelSpec]:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise InputError(f"seed={seed!r}: expected an integer")
-    if isinstance(versions, numbers.Integral) and not isinstance(versions, bool):
-        if versions < 1:
-            raise InputError(f"versions={versions}: expected at least 1 model version")
+    check_int(seed, "seed")
+    if is_int(versions):
+        versions = check_int(versions, "versions", low=1)
         grid = st.default_grid()
-        return [grid[i % len(grid)] for i in range(int(versions))]
+        return [grid[i % len(grid)] for i in range(versions)]
     if isinstance(versions, str | bytes) or not isinstance(versions, Sequence) or not versions:
         raise InputError("versions: expected a number of versions or a non-empty list of ModelSpec")
     specs = []
@@ -174,9 +172,7 @@ def _check_data(data: Any, target: str, monitor_batch: Any) -> list[pd.DataFrame
 
 
 def _check_options(validation: Any, thresholds: Any, tolerance: Any) -> None:
-    if validation not in VALIDATION_MODES:
-        allowed = ", ".join(VALIDATION_MODES)
-        raise InputError(f"validation={validation!r}: expected one of {allowed}")
+    check_choice(validation, "validation", VALIDATION_MODES)
     # the gate checks thresholds and tolerance at its boundary: ask it once, up front
     perfect, trivial = {"accuracy": 1.0}, {"accuracy": 0.0}
     quality_gate(perfect, baseline_metrics=trivial, thresholds=thresholds, tolerance=tolerance)

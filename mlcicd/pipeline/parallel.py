@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from mlcicd.checks import check_choice, is_int
 from mlcicd.errors import InputError
 from mlcicd.pipeline.runner import RunRecord, execute_stages
 
@@ -22,12 +23,11 @@ BACKENDS = ("loky", "threading", "dask")
 
 def check_backend(n_jobs: Any, backend: Any, scheduler: Any) -> None:
     """``InputError`` for a bad ``n_jobs``/``backend``/``scheduler``, or dask not installed."""
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+    if not is_int(n_jobs) or n_jobs == 0:
         raise InputError(
-            f"n_jobs={n_jobs!r}: expected a positive number of workers or -1 (all cores)"
+            f"n_jobs must be a positive number of workers or -1 (all cores), got {n_jobs!r}"
         )
-    if backend is not None and backend not in BACKENDS:
-        raise InputError(f"backend={backend!r}: expected None or one of {', '.join(BACKENDS)}")
+    check_choice(backend, "backend", (None, *BACKENDS))
     if scheduler is not None and backend != "dask":
         raise InputError("scheduler: only used with backend='dask'")
     if backend == "dask":

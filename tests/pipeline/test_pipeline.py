@@ -392,12 +392,18 @@ def test_monitoring_uses_the_given_batch(data):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"versions": 0}, "versions=0: expected at least 1"),
+        ({"versions": 0}, "versions must be an int >= 1, got 0"),
         ({"versions": ["random_forest", "svm"]}, r"versions\[1\]: unknown model 'svm'"),
-        ({"validation": "sometimes"}, "validation='sometimes': expected one of each, once, off"),
-        ({"seed": "0"}, "seed='0': expected an integer"),
-        ({"n_jobs": 0}, "n_jobs=0"),
-        ({"backend": "spark"}, "backend='spark': expected None or one of loky, threading, dask"),
+        (
+            {"validation": "sometimes"},
+            "validation must be one of 'each', 'once', 'off', got 'sometimes'",
+        ),
+        ({"seed": "0"}, "seed must be an int, got '0'"),
+        ({"n_jobs": 0}, "n_jobs must be .*, got 0"),
+        (
+            {"backend": "spark"},
+            "backend must be one of None, 'loky', 'threading', 'dask', got 'spark'",
+        ),
         ({"scheduler": "tcp://x:1"}, "scheduler: only used with backend='dask'"),
         ({"thresholds": {"speed": 0.5}}, "unknown metric 'speed'"),
         ({"target": "label"}, r"data\[0\]: no target column 'label'"),
