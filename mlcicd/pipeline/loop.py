@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -37,7 +37,7 @@ from mlcicd.errors import InputError
 from mlcicd.evaluation import quality_gate
 from mlcicd.pipeline import stages as st
 from mlcicd.pipeline.cache import Fingerprints, StageCache
-from mlcicd.pipeline.parallel import check_backend, execute_many
+from mlcicd.pipeline.parallel import Execution, Job, execute_many
 from mlcicd.pipeline.runner import (
     FAILED,
     OK,
@@ -58,11 +58,15 @@ from mlcicd.registry import Registry
 from mlcicd.training import ModelSpec, make_estimator
 
 __all__ = [
+    "DataOptions",
     "PipelineResult",
+    "Policy",
+    "Production",
     "RunRecord",
     "Stage",
     "StageCache",
     "StageRecord",
+    "Storage",
     "run_stages",
     "run_versions",
 ]
@@ -70,6 +74,47 @@ __all__ = [
 VALIDATION_MODES = ("each", "once", "off")
 DEPLOYED = "deployed"
 ALREADY_DEPLOYED = "already deployed"  # the registry held this model: nothing new was stored
+
+
+# ------------------------------------------------------------------------------ the loop's data
+
+
+@dataclass(frozen=True)
+class Production:
+    """The model in production: its label (a registry version, or the loop's version number
+    without a registry), the model, and its metrics per data version (filled as it is scored)."""
+
+    version: int | None = None
+    model: Any = None
+    metrics: dict[int, dict] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """What the loop trains and monitors on: the data versions, the label column, the holdout
+    share of each split and the monitored batch (None: the holdout)."""
+
+    frames: list[pd.DataFrame]
+    target: str = TARGET
+    holdout: float = 0.25
+    monitor_batch: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """When to validate data (one of :data:`VALIDATION_MODES`) and what the gate asks."""
+
+    validation: str = "each"
+    thresholds: Mapping[str, float] | None = None
+    tolerance: float = 0.01
+
+
+@dataclass(frozen=True)
+class Storage:
+    """Where models go (a registry, or None) and where stage outputs are reused from."""
+
+    registry: Registry | None = None
+    cache: StageCache | None = None
 
 
 # ---------------------------------------------------------------------------------- the result
@@ -171,11 +216,17 @@ def _check_data(data: Any, target: str, monitor_batch: Any) -> list[pd.DataFrame
     return list(frames)
 
 
-def _check_options(validation: Any, thresholds: Any, tolerance: Any) -> None:
-    check_choice(validation, "validation", VALIDATION_MODES)
+def _check_policy(policy: Policy) -> Policy:
+    check_choice(policy.validation, "validation", VALIDATION_MODES)
     # the gate checks thresholds and tolerance at its boundary: ask it once, up front
     perfect, trivial = {"accuracy": 1.0}, {"accuracy": 0.0}
-    quality_gate(perfect, baseline_metrics=trivial, thresholds=thresholds, tolerance=tolerance)
+    quality_gate(
+        perfect,
+        baseline_metrics=trivial,
+        thresholds=policy.thresholds,
+        tolerance=policy.tolerance,
+    )
+    return policy
 
 
 def _open_registry(registry: Any) -> Registry | None:
@@ -194,10 +245,13 @@ def _open_registry(registry: Any) -> Registry | None:
 class _Loop:
     """The state of one :func:`run_versions` call, driven by its methods in order."""
 
-    def __init__(self, specs, frames, target, registry, cache, fps):
+    def __init__(
+        self, specs: list[ModelSpec], data: DataOptions, storage: Storage, fps: Fingerprints
+    ):
         self.specs = dict(enumerate(specs, start=1))
-        self.frames, self.target, self.registry, self.cache = frames, target, registry, cache
-        self.fps = fps
+        self.data, self.fps = data, fps
+        self.frames, self.target = data.frames, data.target
+        self.registry, self.cache = storage.registry, storage.cache
         self.records: list[StageRecord] = []
         self.splits: list[tuple[pd.DataFrame, pd.DataFrame]] = []
         self.baselines: list[dict] = []
@@ -207,8 +261,7 @@ class _Loop:
         self.outcomes: dict[int, str] = {}
         self.decisions: dict[int, Any] = {}
         self.deployed: list[int] = []
-        # the production model: its label, the TrainedModel, its metrics per data version
-        self.production: tuple[int | None, Any, dict[int, dict]] = (None, None, {})
+        self.production = Production()
 
     def data_index(self, version: int) -> int:
         return (version - 1) % len(self.frames)
@@ -220,8 +273,8 @@ class _Loop:
             raise InputError(f"pipeline setup: {stage.name} failed: {run.records[0].detail}")
         return run.values[stage.name]
 
-    def setup(self, holdout: float, seed: int, need_schema: bool) -> None:
-        stages = st.setup_stages(holdout, seed)
+    def setup(self, seed: int, need_schema: bool) -> None:
+        stages = st.setup_stages(self.data.holdout, seed)
         for df in self.frames:
             train, test = self._setup(stages["split"], {"df": df, "target": self.target})
             self.splits.append((train, test))
@@ -231,8 +284,9 @@ class _Loop:
             context = {"train_data": self.splits[0][0], "target": self.target}
             self.schema = self._setup(stages["infer_schema"], context)
 
-    def context(self, version: int, seed: int, monitor_batch: pd.DataFrame | None) -> dict:
+    def context(self, version: int, seed: int) -> dict:
         train, holdout = self.splits[self.data_index(version)]
+        monitor_batch = self.data.monitor_batch
         return {
             "train_data": train,
             # hashed once per run (and shared with the cache keys), not again by every training
@@ -260,21 +314,22 @@ class _Loop:
                 after = "after validate_data failed"
                 self.records += skipped(st.WORKER_STAGES + st.DRIVER_STAGES, v, after)
 
-    def train(self, contexts: dict[int, dict], parallel: tuple) -> None:
+    def train(self, contexts: dict[int, dict], execution: Execution) -> None:
         stages = st.worker_stages()
         jobs = []
         for v, ctx in contexts.items():
             if v not in self.outcomes:
                 plan = plan_stages(stages, ctx, self.cache, self.fps)
                 needed = {name for s in plan.missing(stages) for _, name, _ in s.bindings}
-                jobs.append((stages, {k: ctx[k] for k in needed if k in ctx}, plan, v))
-        for job, run in zip(jobs, execute_many(jobs, *parallel), strict=True):
+                inputs = {k: ctx[k] for k in needed if k in ctx}
+                jobs.append(Job(stages=stages, inputs=inputs, plan=plan, version=v))
+        for job, run in zip(jobs, execute_many(jobs, execution), strict=True):
             store_results(run, self.cache)
-            self.runs[job[3]] = run
+            self.runs[job.version] = run
             self.records += run.records
 
-    def gate_and_deploy(self, contexts: dict[int, dict], thresholds, tolerance) -> None:
-        stages = st.driver_stages(thresholds, tolerance)
+    def gate_and_deploy(self, contexts: dict[int, dict], policy: Policy) -> None:
+        stages = st.driver_stages(policy.thresholds, policy.tolerance)
         for v in sorted(self.runs):
             values = self.runs[v].values
             if "evaluate" not in values:  # train or evaluate failed (a failed monitor may pass)
@@ -300,7 +355,7 @@ class _Loop:
                 number = getattr(deployed, "version", deployed)
                 self.deployed.append(number)
                 scored = {self.data_index(v): values["evaluate"]}
-                self.production = (number, values["train"], scored)
+                self.production = Production(number, values["train"], scored)
                 outcome = (
                     ALREADY_DEPLOYED if getattr(deployed, "already_deployed", False) else DEPLOYED
                 )
@@ -308,7 +363,7 @@ class _Loop:
 
     def _production_metrics(self, v: int, ctx: dict) -> dict | None:
         """The production model's metrics on this version's holdout (scored once per holdout)."""
-        _, model, scored = self.production
+        model, scored = self.production.model, self.production.metrics
         d = self.data_index(v)
         if model is None or d in scored:
             return scored.get(d)
@@ -326,7 +381,7 @@ class _Loop:
         """Put the production model's holdout scores (its ``evaluate`` results) into the cache
         under ``evaluate_production``'s key: the next run starts from this model and then
         finds its scores there instead of loading the model to score it again."""
-        number, model, scored = self.production
+        model, scored = self.production.model, self.production.metrics
         if self.cache is None or self.registry is None or model is None:
             return
         stage = st.production_stage()
@@ -356,7 +411,7 @@ class _Loop:
             drift={v: r.values["monitor"] for v, r in runs if "monitor" in r.values},
             data_reports={v: r for v, r in self.reports.items() if r is not None},
             specs=dict(self.specs),
-            production=self.production[0],
+            production=self.production.version,
         )
 
 
@@ -392,20 +447,33 @@ def run_versions(
     """
     specs = _check_versions(versions, seed)
     frames = _check_data(data, target, monitor_batch)
-    _check_options(validation, thresholds, tolerance)
-    check_backend(n_jobs, backend, scheduler)
-    registry = _open_registry(registry)
-    before = (cache.hits, cache.misses) if cache is not None else (0, 0)
+    inputs = DataOptions(frames, target, holdout, monitor_batch)
+    policy = _check_policy(Policy(validation, thresholds, tolerance))
+    execution = Execution(n_jobs, backend, scheduler, progress).check()
+    storage = Storage(_open_registry(registry), cache)
+    return _run(specs, inputs, policy, execution, storage, seed)
 
-    loop = _Loop(specs, frames, target, registry, cache, Fingerprints())
-    loop.setup(holdout, seed, need_schema=validation != "off" or registry is not None)
+
+def _run(
+    specs: list[ModelSpec],
+    data: DataOptions,
+    policy: Policy,
+    execution: Execution,
+    storage: Storage,
+    seed: int,
+) -> PipelineResult:
+    """The loop over checked options: setup, then each phase for every version."""
+    registry, cache = storage.registry, storage.cache
+    before = (cache.hits, cache.misses) if cache is not None else (0, 0)
+    loop = _Loop(specs, data, storage, Fingerprints())
+    loop.setup(seed, need_schema=policy.validation != "off" or registry is not None)
     if registry is not None and "production" in registry.aliases():
         # loaded only if a stage needs the estimator (a re-run takes its scores from the cache)
-        loop.production = (registry.aliases()["production"], registry.load_stored(), {})
-    contexts = {v: loop.context(v, seed, monitor_batch) for v in loop.specs}
-    loop.validate_data(contexts, validation)
-    loop.train(contexts, (n_jobs, backend, scheduler, progress))
-    loop.gate_and_deploy(contexts, thresholds, tolerance)
+        loop.production = Production(registry.aliases()["production"], registry.load_stored())
+    contexts = {v: loop.context(v, seed) for v in loop.specs}
+    loop.validate_data(contexts, policy.validation)
+    loop.train(contexts, execution)
+    loop.gate_and_deploy(contexts, policy)
     loop.remember_production_scores(contexts)
     after = (cache.hits, cache.misses) if cache is not None else (0, 0)
     return loop.result(after[0] - before[0], after[1] - before[1])

@@ -101,7 +101,7 @@ class Stage:
         object.__setattr__(self, "bindings", bindings)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StageRecord:
     """One stage execution; ``seconds`` is 0 for a cached or skipped stage.
 
@@ -117,6 +117,27 @@ class StageRecord:
     detail: str = ""
     fingerprints: tuple[tuple[str, str], ...] = ()
     key: str | None = None
+
+    @classmethod
+    def skipped(
+        cls,
+        stage: str,
+        version: int,
+        detail: str,
+        fingerprints: tuple[tuple[str, str], ...] = (),
+        key: str | None = None,
+    ) -> StageRecord:
+        """The record of a stage that never got to run (``detail`` says why)."""
+        return cls(
+            stage=stage,
+            version=version,
+            seconds=0.0,
+            cached=False,
+            outcome=SKIPPED,
+            detail=detail,
+            fingerprints=fingerprints,
+            key=key,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -313,7 +334,7 @@ def execute_stages(
     for stage in stages:
         key, prints = plan.keys.get(stage.name), plan.fingerprints.get(stage.name, ())
         if stop:
-            records.append(StageRecord(stage.name, version, 0.0, False, SKIPPED, stop, prints, key))
+            records.append(StageRecord.skipped(stage.name, version, stop, prints, key))
             continue
         cached = stage.name in plan.hits
         if cached:
@@ -327,7 +348,14 @@ def execute_stages(
                 seconds = perf_counter() - start
                 records.append(
                     StageRecord(
-                        stage.name, version, seconds, False, FAILED, _message(exc), prints, key
+                        stage=stage.name,
+                        version=version,
+                        seconds=seconds,
+                        cached=False,
+                        outcome=FAILED,
+                        detail=_message(exc),
+                        fingerprints=prints,
+                        key=key,
                     )
                 )
                 stop = f"after {stage.name} failed"
@@ -336,7 +364,16 @@ def execute_stages(
         values[stage.name] = produced[stage.name] = value
         outcome, detail = (stage.verdict(value) if stage.verdict else None) or (OK, "")
         records.append(
-            StageRecord(stage.name, version, seconds, cached, outcome, detail, prints, key)
+            StageRecord(
+                stage=stage.name,
+                version=version,
+                seconds=seconds,
+                cached=cached,
+                outcome=outcome,
+                detail=detail,
+                fingerprints=prints,
+                key=key,
+            )
         )
         if outcome != OK:
             stop = f"after {stage.name} {outcome}"
@@ -374,4 +411,4 @@ def run_stages(
 
 def skipped(names: Iterable[str], version: int, detail: str) -> list[StageRecord]:
     """Records for stages that never got to run."""
-    return [StageRecord(name, version, 0.0, False, SKIPPED, detail) for name in names]
+    return [StageRecord.skipped(name, version, detail) for name in names]
