@@ -71,7 +71,7 @@ def add_fit(ax, x, y, fit, label: str, colour: str = "#d62728") -> None:
     ax.legend(fontsize="small")
 
 
-def seed_rows(table: pd.DataFrame) -> dict[str, list]:
+def cost_rows(table: pd.DataFrame) -> dict[str, list]:
     """The seed table as JSON-ready lists: n, cycles, seconds, seconds_per_version."""
     return {
         "n": [int(v) for v in table["n versions"]],
@@ -302,7 +302,7 @@ def record_results(
         {
             "plain_loop": dict(plain),
             "demo": {"versions": len(demo.specs), "counts": dict(demo.counts)},
-            "seed_table": seed_rows(table),
+            "cost_table": cost_rows(table),
             "exponent_seconds": fit.to_dict(),
             "exponent_loop_seconds": loop_fit.to_dict(),
             "exponent_operations": counted.slope,

@@ -86,8 +86,8 @@ def test_cells_count_rows_times_columns_read(versions, small_data):
     assert monitor.to_dict() == {n: n * (len(train) + len(holdout)) * cols for n in NS}
 
 
-def test_seed_table(versions):
-    table = scaling.seed_table(versions)
+def test_cost_table(versions):
+    table = scaling.cost_table(versions)
     assert list(table.columns) == [
         "n versions",
         "training + validation cycles",
@@ -109,7 +109,7 @@ def test_exponent_of_operation_counts_is_one(versions):
 
 def test_default_grid_versions_are_counted(small_data):
     df = scaling.sweep_versions((1, 2), data=small_data, **SMALL)  # logistic regressions
-    assert scaling.seed_table(df)["training + validation cycles"].tolist() == [1, 2]
+    assert scaling.cost_table(df)["training + validation cycles"].tolist() == [1, 2]
 
 
 # ---------------------------------------------------------------------------- validation
@@ -193,6 +193,10 @@ def test_features_and_complexity_sweeps():
         (
             lambda: scaling.sweep_versions((1,), repeats=0, **SMALL),
             "repeats must be an int >= 1, got 0",
+        ),
+        (
+            lambda: scaling.sweep_features((2,), repets=2, **SMALL),
+            "sweep_features: unknown option 'repets' \\(expected one of repeats, holdout",
         ),
         (
             lambda: scaling.sweep_complexity((1,), param="depth", rows=50, **SMALL),
