@@ -24,7 +24,7 @@ from mlcicd.errors import InputError
 from mlcicd.lessons._common import _two_panels, _whole
 from mlcicd.measure.growth import TOTAL, GrowthFit
 from mlcicd.pipeline import VALIDATION_MODES, PipelineResult, run_versions
-from mlcicd.pipeline.runner import stage_rank
+from mlcicd.pipeline.loop import stage_rank
 
 SETUP_STAGES = ("split", "infer_schema", "baseline")
 

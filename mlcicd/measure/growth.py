@@ -19,7 +19,7 @@ import pandas as pd
 
 from mlcicd.checks import check_choice
 from mlcicd.errors import InputError
-from mlcicd.pipeline.runner import stage_rank
+from mlcicd.pipeline.loop import stage_rank
 
 COLUMNS = (
     "pipeline",

@@ -49,7 +49,8 @@ from mlcicd.measure.growth import (
     total_rows,
 )
 from mlcicd.pipeline import VALIDATION_MODES, run_versions
-from mlcicd.pipeline.runner import SKIPPED, STAGE_ORDER, stage_rank
+from mlcicd.pipeline.loop import STAGE_ORDER, stage_rank
+from mlcicd.pipeline.runner import SKIPPED
 from mlcicd.training import ModelSpec, make_estimator
 
 READS = {

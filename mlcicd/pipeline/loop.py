@@ -27,22 +27,23 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
+from mlcicd import data as _data
+from mlcicd import training as _training
 from mlcicd.checks import check_choice, check_int, is_int
 from mlcicd.data import TARGET, load_dataset
 from mlcicd.errors import InputError
 from mlcicd.evaluation import quality_gate
 from mlcicd.pipeline import stages as st
-from mlcicd.pipeline.cache import Fingerprints, StageCache
+from mlcicd.pipeline.cache import Fingerprints, StageCache, register_fingerprinter
 from mlcicd.pipeline.parallel import Execution, Job, execute_many
 from mlcicd.pipeline.runner import (
     FAILED,
     OK,
     SKIPPED,
-    STAGE_ORDER,
     RecordTables,
     RunRecord,
     Stage,
@@ -51,9 +52,9 @@ from mlcicd.pipeline.runner import (
     plan_stages,
     run_stages,
     skipped,
-    stage_rank,
     store_results,
 )
+from mlcicd.pipeline.runner import stage_rank as rank_in
 from mlcicd.registry import Registry
 from mlcicd.training import ModelSpec, make_estimator
 
@@ -72,8 +73,42 @@ __all__ = [
 ]
 
 VALIDATION_MODES = ("each", "once", "off")
+# the order of the loop's stages in tables: setup (version 0), then each version's stages
+STAGE_ORDER = (
+    "split",
+    "infer_schema",
+    "baseline",
+    "validate_data",
+    "train",
+    "evaluate",
+    "evaluate_production",
+    "validate_model",
+    "deploy",
+    "monitor",
+)
 DEPLOYED = "deployed"
 ALREADY_DEPLOYED = "already deployed"  # the registry held this model: nothing new was stored
+
+
+def stage_rank(stage: str) -> int:
+    """The place of ``stage`` in :data:`STAGE_ORDER` (unknown stages last)."""
+    return rank_in(stage, STAGE_ORDER)
+
+
+# the engine fingerprints what the loop's stages exchange by content, once per run: data by
+# mlcicd.data.fingerprint, fitted estimators by their skops content (a TrainedModel gives its
+# own); the functions are looked up at each call, so a test may watch them
+def _is_estimator(value: Any) -> bool:
+    return hasattr(value, "get_params") and hasattr(value, "fit") and not isinstance(value, type)
+
+
+def _frame_fingerprint(value: pd.DataFrame | pd.Series) -> str:
+    frame = value.to_frame() if isinstance(value, pd.Series) else value
+    return "frame:" + _data.fingerprint(frame)
+
+
+register_fingerprinter(lambda v: isinstance(v, pd.DataFrame | pd.Series), _frame_fingerprint)
+register_fingerprinter(_is_estimator, lambda model: "model:" + _training.model_fingerprint(model))
 
 
 # ------------------------------------------------------------------------------ the loop's data
@@ -144,6 +179,7 @@ class PipelineResult(RecordTables):
     data_reports: dict[int, Any]
     specs: dict[int, Any]
     production: int | None
+    stage_order: ClassVar[tuple[str, ...]] = STAGE_ORDER
 
     def summary_table(self) -> str:
         n = len(self.outcomes)
@@ -394,7 +430,7 @@ class _Loop:
 
     def result(self, hits: int, misses: int) -> PipelineResult:
         records = sorted(self.records, key=lambda r: (r.version, stage_rank(r.stage)))
-        table = count_executions(records)
+        table = count_executions(records, STAGE_ORDER)
         counts = {stage: 0 for stage in STAGE_ORDER} | {s: c["executed"] for s, c in table.items()}
         ran = {(r.version, r.stage) for r in records if not r.cached and r.outcome != SKIPPED}
         counts["cycles"] = sum({(v, "train"), (v, "validate_model")} <= ran for v in self.specs)

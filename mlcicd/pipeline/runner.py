@@ -24,7 +24,7 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -32,19 +32,6 @@ from mlcicd.errors import InputError
 from mlcicd.pipeline.cache import Fingerprints, StageCache, canonical_fingerprint, stage_key
 
 OK, FAILED, REJECTED, SKIPPED = "ok", "failed", "rejected", "skipped"
-# the order of stages in tables: setup (version 0), then the seed's loop for each version
-STAGE_ORDER = (
-    "split",
-    "infer_schema",
-    "baseline",
-    "validate_data",
-    "train",
-    "evaluate",
-    "evaluate_production",
-    "validate_model",
-    "deploy",
-    "monitor",
-)
 
 Verdict = Callable[[Any], "tuple[str, str] | None"]
 
@@ -152,24 +139,34 @@ class StageRecord:
         }
 
 
-def stage_rank(stage: str) -> int:
-    return STAGE_ORDER.index(stage) if stage in STAGE_ORDER else len(STAGE_ORDER)
+def stage_rank(stage: str, order: Sequence[str] = ()) -> int:
+    """The place of ``stage`` in ``order``; a stage not in it comes after all that are (a stable
+    sort by this rank keeps such stages in the order they first ran)."""
+    return order.index(stage) if stage in order else len(order)
 
 
-def count_executions(records: Iterable[StageRecord]) -> dict[str, dict[str, int]]:
-    """Per stage: how often it really ran (``executed``) and came from the cache (``cached``)."""
+def count_executions(
+    records: Iterable[StageRecord], order: Sequence[str] = ()
+) -> dict[str, dict[str, int]]:
+    """Per stage: how often it really ran (``executed``), came from the cache (``cached``) or
+    was skipped; stages in ``order``, then the others in the order they first appear."""
     out: dict[str, dict[str, int]] = {}
     for r in records:
         row = out.setdefault(r.stage, {"executed": 0, "cached": 0, "skipped": 0})
         kind = "skipped" if r.outcome == SKIPPED else "cached" if r.cached else "executed"
         row[kind] += 1
-    return dict(sorted(out.items(), key=lambda kv: stage_rank(kv[0])))
+    return dict(sorted(out.items(), key=lambda kv: stage_rank(kv[0], order)))
 
 
 class RecordTables:
-    """Tables over ``self.records`` shared by :class:`RunRecord` and the loop's result."""
+    """Tables over ``self.records`` shared by :class:`RunRecord` and the loop's result.
+
+    ``stage_order``: the order of stages in the tables; the engine knows no stages, so it is
+    empty here (the order the stages first ran) and a domain's result sets its own.
+    """
 
     records: Sequence[StageRecord]
+    stage_order: ClassVar[tuple[str, ...]] = ()
 
     def to_frame(self, fingerprints: bool = False) -> pd.DataFrame:
         """One row per stage record: version, stage, seconds, cached, outcome, detail.
@@ -190,13 +187,13 @@ class RecordTables:
     def stage_totals(self) -> dict[str, float]:
         """Seconds per stage, summed over the records, in pipeline order."""
         totals: dict[str, float] = {}
-        for r in sorted(self.records, key=lambda r: stage_rank(r.stage)):
+        for r in sorted(self.records, key=lambda r: stage_rank(r.stage, self.stage_order)):
             totals[r.stage] = totals.get(r.stage, 0.0) + r.seconds
         return totals
 
     def summary_table(self) -> str:
         """A plain-text table: per stage, runs, cached, skipped, seconds and share of the total."""
-        counts = count_executions(self.records)
+        counts = count_executions(self.records, self.stage_order)
         totals = self.stage_totals()
         whole = sum(totals.values())
         width = max([len("total"), *(len(s) for s in totals)])
