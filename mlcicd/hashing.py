@@ -44,9 +44,10 @@ def canonical(value: Any) -> Any:
         return {"__set__": sorted(json.dumps(canonical(v)) for v in value)}
     if isinstance(value, np.ndarray):
         data = np.ascontiguousarray(value)
-        return {"__array__": [str(data.dtype), list(data.shape), hashlib.sha256(data).hexdigest()]}
+        digest = hashlib.sha256(data).hexdigest()  # type: ignore[arg-type]
+        return {"__array__": [str(data.dtype), list(data.shape), digest]}
     if hasattr(value, "to_dict") and dataclasses.is_dataclass(value):
-        return {type(value).__qualname__: canonical(value.to_dict())}
+        return {type(value).__qualname__: canonical(value.to_dict())}  # type: ignore[union-attr]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {type(value).__qualname__: canonical(dataclasses.asdict(value))}
     raise TypeError(type(value).__name__)

@@ -329,6 +329,10 @@ class StoredModel(TrainedModel):
     without loading and re-serialising it.
     """
 
+    skops_bytes: bytes
+    model_fingerprint: str
+    _model: Any
+
     def __init__(self, data: bytes, fingerprint: str, spec: Any, metadata: dict[str, Any]):
         object.__setattr__(self, "skops_bytes", data)
         object.__setattr__(self, "model_fingerprint", fingerprint)
@@ -337,7 +341,7 @@ class StoredModel(TrainedModel):
         object.__setattr__(self, "_model", None)
 
     @property
-    def model(self) -> Any:  # type: ignore[override]
+    def model(self) -> Any:
         if self._model is None:
             object.__setattr__(self, "_model", load_model_bytes(self.skops_bytes, "cache").model)
         return self._model

@@ -155,7 +155,8 @@ def _sweep(plan: list[_Point], factor: str, options: SweepOptions, desc: str) ->
     """Run every point of ``plan`` ``options.repeats`` times; the rows of all runs."""
     from tqdm.auto import tqdm
 
-    common = {"holdout": options.holdout, "seed": options.seed, "n_jobs": options.n_jobs}
+    common: dict[str, Any] = {"holdout": options.holdout, "seed": options.seed}
+    common["n_jobs"] = options.n_jobs
     if options.warmup:
         first = plan[0]
         run_versions(first.versions[:1], data=first.data, validation=first.mode, **common)

@@ -326,7 +326,7 @@ class _Loop:
         return {
             "train_data": train,
             # hashed once per run (and shared with the cache keys), not again by every training
-            "train_fingerprint": self.fps.of(train).removeprefix("frame:"),
+            "train_fingerprint": str(self.fps.of(train)).removeprefix("frame:"),
             "holdout": holdout,
             "current": holdout if monitor_batch is None else monitor_batch,
             "target": self.target,
