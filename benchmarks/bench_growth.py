@@ -8,14 +8,14 @@ operation counts (training + validation cycles) give exactly 1.
 from __future__ import annotations
 
 from benchmarks.common import figure, mb, peak_memory
-from mlcicd.measure.scaling import growth, seed_table, sweep_versions
+from mlcicd.measure.scaling import cost_table, growth, sweep_versions
 
 
 def run(quick: bool) -> list:
     ns = (5, 10, 20, 40) if quick else (10, 30, 100, 300)
     repeats = 3 if quick else 2
     df = sweep_versions(ns, repeats=repeats, progress=False)  # repeats interleave the sizes
-    table = seed_table(df)
+    table = cost_table(df)
     best = df[df["stage"] == "total"].groupby("value")["seconds"].min()
     fit = growth(df, "versions", agg="min")
     cpu_fit = growth(df, "versions", y="cpu_seconds", agg="min")

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlcicd.checks import check_int
 from mlcicd.errors import InputError
 from mlcicd.evaluation import GateCheck, GateDecision
 
@@ -73,9 +74,7 @@ def _rows(rows: Any, name: str) -> pd.DataFrame:
 
 
 def _max_failures(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InputError(f"behavioural test {name!r}: max_failures={value!r}, expected an int >= 0")
-    return value
+    return check_int(value, f"behavioural test {name!r}: max_failures", low=0)
 
 
 def _perturbed(rows: pd.DataFrame, perturb: Callable, name: str) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
+from mlcicd.checks import check_int
 from mlcicd.errors import InputError
 
 TARGET = "target"
@@ -115,8 +116,7 @@ def penguins_like(n: int = 344, seed: int = 0) -> pd.DataFrame:
     >>> int(df.isna().sum().sum()), sorted(df["species"].unique())
     (19, ['Adelie', 'Chinstrap', 'Gentoo'])
     """
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 3:
-        raise InputError(f"n={n!r}: expected an integer >= 3")
+    n = check_int(n, "n", low=3)
     rng = np.random.default_rng(seed)
     names = list(_SPECIES)
     shares = np.array([_SPECIES[s][0] for s in names], dtype=float)
@@ -176,9 +176,10 @@ def synthetic_dataset(
     """
     from sklearn.datasets import make_classification
 
-    for param, value, low in (("n_rows", n_rows, 2), ("n_features", n_features, 1)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-            raise InputError(f"{param}={value!r}: expected an integer >= {low}")
+    n_rows, n_features = (
+        check_int(n_rows, "n_rows", low=2),
+        check_int(n_features, "n_features", low=1),
+    )
     if n_informative is None:
         n_informative = min(n_features, max(2, n_features // 3))
     if not 1 <= n_informative <= n_features:
@@ -290,9 +291,8 @@ def production_batches(
     ``s * concept_drift``.
     """
     _check_target(df, target)
-    for param, value in (("n_batches", n_batches), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise InputError(f"{param}={value!r}: expected an integer >= 1")
+    n_batches = check_int(n_batches, "n_batches", low=1)
+    batch_size = check_int(batch_size, "batch_size", low=1)
     if len(df) == 0:
         raise InputError("data: no rows to resample")
     for param, value, ok, expected in (

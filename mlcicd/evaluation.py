@@ -56,6 +56,7 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
+from mlcicd.checks import check_bool, check_number
 from mlcicd.errors import InputError
 from mlcicd.significance import DEFAULT_ALPHA, McNemar, check_level, mcnemar_test
 
@@ -283,18 +284,12 @@ def _check_thresholds(thresholds: Mapping[str, float], tolerance: float) -> dict
         elif not number or not 0 <= value <= 1:
             raise InputError(f"thresholds: {name} must be a number in [0, 1], got {value!r}")
         out[name] = float(value)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float):
-        raise InputError(f"tolerance: expected a number, got {tolerance!r}")
-    if not math.isfinite(tolerance) or tolerance < 0:
-        raise InputError(f"tolerance: must be a finite number >= 0, got {tolerance!r}")
+    check_number(tolerance, "tolerance", low=0, finite=True)
     return out
 
 
 def _check_flag(require_significance: Any) -> None:
-    if not isinstance(require_significance, bool):
-        raise InputError(
-            f"require_significance: expected True or False, got {require_significance!r}"
-        )
+    check_bool(require_significance, "require_significance")
 
 
 def _value(metrics: Mapping[str, Any], name: str, what: str) -> float | None:

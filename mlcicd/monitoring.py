@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from mlcicd.checks import check_choice, check_fraction, check_number
 from mlcicd.errors import InputError
 
 SMALL_REFERENCE = 1000  # up to this many reference rows: statistical tests, above: distances
@@ -344,7 +345,7 @@ def _verdict(drift: FeatureDrift) -> str:
     return f"{drift.method} {drift.statistic:.3f}; drift when >= {drift.threshold}"
 
 
-def _check_inputs(reference, current, target, columns, drift_share, max_accuracy_drop):
+def _check_frames(reference: Any, current: Any) -> None:
     for where, frame in (("reference", reference), ("current", current)):
         if not isinstance(frame, pd.DataFrame):
             raise InputError(f"{where}: expected a pandas DataFrame, got {type(frame).__name__}")
@@ -353,10 +354,10 @@ def _check_inputs(reference, current, target, columns, drift_share, max_accuracy
         if not frame.columns.is_unique:
             dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
             raise InputError(f"{where}: duplicate column(s): {', '.join(dupes)}")
-    if not 0 < drift_share <= 1:
-        raise InputError(f"drift_share: must be in (0, 1], got {drift_share}")
-    if not max_accuracy_drop >= 0:
-        raise InputError(f"max_accuracy_drop: must be >= 0, got {max_accuracy_drop}")
+
+
+def _pick_features(reference: pd.DataFrame, current: pd.DataFrame, target, columns) -> list:
+    """The compared columns: ``columns``, or all of ``reference`` but the target."""
     if columns is None:
         features = [c for c in reference.columns if c != target]
     else:
@@ -370,6 +371,125 @@ def _check_inputs(reference, current, target, columns, drift_share, max_accuracy
     if missing:
         raise InputError(f"current: missing column(s): {', '.join(missing)}")
     return features
+
+
+def _check_options(target, model, reference_accuracy, correction) -> None:
+    if model is not None and target is None:
+        raise InputError("model: given without target, so its accuracy cannot be measured")
+    if reference_accuracy is not None:
+        check_fraction(reference_accuracy, "reference_accuracy")
+    if correction is not None:
+        check_choice(correction, "correction", P_VALUE_CORRECTIONS)
+
+
+def _test_features(
+    reference: pd.DataFrame, current: pd.DataFrame, features: list, small: bool
+) -> tuple[list[FeatureDrift], list[str]]:
+    """Each feature's drift, and the features with no value in ``current`` (counted as drift,
+    without a statistic)."""
+    results, empty = [], []
+    threshold = P_VALUE if small else DISTANCE_THRESHOLD
+    for name in features:
+        label = str(name)
+        drift = _feature_drift(label, reference[name], current[name], small)
+        if drift is None:
+            empty.append(label)
+            kind = _kind(reference[name])
+            method = METHODS[kind, small]
+            drift = FeatureDrift(
+                label, kind, method, None, None, threshold, None, "significant", True
+            )
+        results.append(drift)
+    return results, empty
+
+
+def _dataset_verdict(
+    results: list[FeatureDrift], empty: list[str], drift_share: float
+) -> tuple[float, bool, list[str]]:
+    """The share of drifted features, whether the dataset drifted, and why."""
+    n_drifted = sum(f.drift for f in results)
+    share = n_drifted / len(results)
+    dataset_drift = share >= drift_share
+    sign = ">=" if dataset_drift else "<"
+    reasons = [
+        f"{n_drifted} of {len(results)} features drifted (share {share:.2f} {sign} {drift_share:.2f})"
+    ]
+    reasons += [
+        f"feature {name!r}: no value in current (all missing): counted as drift" for name in empty
+    ]
+    return share, dataset_drift, reasons
+
+
+@dataclass(frozen=True)
+class _ModelCheck:
+    """What the model says about the current batch: a classifier's accuracy and its drop, or a
+    regressor's prediction and residual drift; ``retrain`` if either calls for retraining."""
+
+    regression: bool = False
+    accuracy: float | None = None
+    reference_accuracy: float | None = None
+    accuracy_drop: float | None = None
+    prediction_drift: FeatureDrift | None = None
+    residual_drift: FeatureDrift | None = None
+    retrain: bool = False
+    reasons: tuple[str, ...] = ()
+
+
+def _check_model(model, reference, current, target, reference_accuracy, max_drop, small):
+    if model is None:
+        return _ModelCheck(reference_accuracy=reference_accuracy)
+    if _is_regressor(model):
+        prediction, residual, said = _regression_drift(model, reference, current, target, small)
+        return _ModelCheck(
+            regression=True,
+            reference_accuracy=reference_accuracy,
+            prediction_drift=prediction,
+            residual_drift=residual,
+            retrain=residual is not None and residual.drift,
+            reasons=tuple(said),
+        )
+    return _accuracy_check(model, reference, current, target, reference_accuracy, max_drop)
+
+
+def _accuracy_check(model, reference, current, target, reference_accuracy, max_drop):
+    """A classifier's accuracy on ``current`` against ``reference_accuracy`` (default: its
+    accuracy on ``reference``); not measured without labels in ``current``."""
+    accuracy = None
+    if target in current.columns:
+        features = list(_model_features(model, reference, target))
+        accuracy = _accuracy(model, current, target, features, "current")
+        if accuracy is not None and reference_accuracy is None:
+            if target not in reference.columns:
+                raise InputError(f"reference: missing target column {target!r} for its accuracy")
+            reference_accuracy = _accuracy(model, reference, target, features, "reference")
+    if accuracy is None or reference_accuracy is None:
+        return _ModelCheck(accuracy=accuracy, reference_accuracy=reference_accuracy)
+    drop = reference_accuracy - accuracy
+    fell = drop > max_drop
+    verb, sign = ("fell", ">") if fell else ("went", "<=")
+    said = (
+        f"accuracy {verb} from {reference_accuracy:.3f} to {accuracy:.3f} "
+        f"(drop {drop:.3f} {sign} {max_drop:.3f})"
+    )
+    return _ModelCheck(
+        accuracy=accuracy,
+        reference_accuracy=reference_accuracy,
+        accuracy_drop=drop,
+        retrain=fell,
+        reasons=(said,),
+    )
+
+
+def _keep_reason(any_drift: bool, checked: _ModelCheck) -> str:
+    """Why the production model stays (nothing called for retraining)."""
+    what = "no dataset drift" if any_drift else "no drift"
+    if checked.regression:
+        measured = checked.residual_drift is not None
+        said = "no residual drift" if measured else "errors not measured"
+    else:
+        measured = checked.accuracy_drop is not None
+        said = "no accuracy drop" if measured else "accuracy not measured"
+    return f"{what} and {said}: keep the production model"
 
 
 def detect_drift(
@@ -396,91 +516,38 @@ def detect_drift(
     ``correction`` (see :func:`adjust_p_values`): a feature's test drifts when its *adjusted*
     p-value is below ``P_VALUE`` (the reported ``p_value`` stays the raw one).
     """
-    features = _check_inputs(reference, current, target, columns, drift_share, max_accuracy_drop)
-    if model is not None and target is None:
-        raise InputError("model: given without target, so its accuracy cannot be measured")
-    if reference_accuracy is not None and not 0 <= reference_accuracy <= 1:
-        raise InputError(f"reference_accuracy: must be in [0, 1], got {reference_accuracy}")
-    if correction is not None and correction not in P_VALUE_CORRECTIONS:
-        allowed = ", ".join(P_VALUE_CORRECTIONS)
-        raise InputError(f"correction={correction!r}: unknown (allowed: {allowed})")
+    _check_frames(reference, current)
+    check_fraction(drift_share, "drift_share", closed="high")
+    check_number(max_accuracy_drop, "max_accuracy_drop", low=0)
+    features = _pick_features(reference, current, target, columns)
+    _check_options(target, model, reference_accuracy, correction)
     small = len(reference) <= SMALL_REFERENCE
 
-    results, empty = [], []
-    threshold = P_VALUE if small else DISTANCE_THRESHOLD
-    for name in features:
-        label = str(name)
-        drift = _feature_drift(label, reference[name], current[name], small)
-        if drift is None:  # nothing to compare: counted as drift, no statistic
-            empty.append(label)
-            kind = _kind(reference[name])
-            method = METHODS[kind, small]
-            drift = FeatureDrift(
-                label, kind, method, None, None, threshold, None, "significant", True
-            )
-        results.append(drift)
+    results, empty = _test_features(reference, current, features, small)
     if correction is not None:
         results = _corrected(results, correction)
-    n_drifted = sum(f.drift for f in results)
-    share = n_drifted / len(results)
-    dataset_drift = share >= drift_share
-    sign = ">=" if dataset_drift else "<"
-    reasons = [
-        f"{n_drifted} of {len(results)} features drifted (share {share:.2f} {sign} {drift_share:.2f})"
-    ]
-    reasons += [
-        f"feature {name!r}: no value in current (all missing): counted as drift" for name in empty
-    ]
-
-    prediction_drift = residual_drift = None
-    regression = model is not None and _is_regressor(model)
-    if regression:
-        prediction_drift, residual_drift, said = _regression_drift(
-            model, reference, current, target, small
-        )
-        reasons += said
-    accuracy = accuracy_drop = None
-    if model is not None and not regression and target in current.columns:
-        model_features = getattr(model, "feature_names_in_", None)
-        if model_features is None:
-            model_features = [c for c in reference.columns if c != target]
-        model_features = list(model_features)
-        accuracy = _accuracy(model, current, target, model_features, "current")
-        if accuracy is not None and reference_accuracy is None:
-            if target not in reference.columns:
-                raise InputError(f"reference: missing target column {target!r} for its accuracy")
-            reference_accuracy = _accuracy(model, reference, target, model_features, "reference")
-    if accuracy is not None and reference_accuracy is not None:
-        accuracy_drop = reference_accuracy - accuracy
-        fell = accuracy_drop > max_accuracy_drop
-        verb, sign = ("fell", ">") if fell else ("went", "<=")
-        reasons.append(
-            f"accuracy {verb} from {reference_accuracy:.3f} to {accuracy:.3f} "
-            f"(drop {accuracy_drop:.3f} {sign} {max_accuracy_drop:.3f})"
-        )
-    accuracy_fell = accuracy_drop is not None and accuracy_drop > max_accuracy_drop
-    residuals_moved = residual_drift is not None and residual_drift.drift
-    retrain = dataset_drift or accuracy_fell or residuals_moved
+    share, dataset_drift, reasons = _dataset_verdict(results, empty, drift_share)
+    checked = _check_model(
+        model, reference, current, target, reference_accuracy, max_accuracy_drop, small
+    )
+    reasons += checked.reasons
+    retrain = dataset_drift or checked.retrain
     if not retrain:
-        what = "no drift" if n_drifted == 0 else "no dataset drift"
-        if regression:
-            checked = "no residual drift" if residual_drift is not None else "errors not measured"
-        else:
-            checked = "no accuracy drop" if accuracy_drop is not None else "accuracy not measured"
-        reasons.append(f"{what} and {checked}: keep the production model")
+        reasons.append(_keep_reason(any(f.drift for f in results), checked))
+    ref_accuracy = checked.reference_accuracy
     return DriftReport(
         features=tuple(results),
         drift_share=share,
         dataset_drift=dataset_drift,
-        accuracy=accuracy,
-        reference_accuracy=None if reference_accuracy is None else float(reference_accuracy),
-        accuracy_drop=accuracy_drop,
+        accuracy=checked.accuracy,
+        reference_accuracy=None if ref_accuracy is None else float(ref_accuracy),
+        accuracy_drop=checked.accuracy_drop,
         retrain=retrain,
         reasons=tuple(reasons),
         n_reference=len(reference),
         n_current=len(current),
-        prediction_drift=prediction_drift,
-        residual_drift=residual_drift,
+        prediction_drift=checked.prediction_drift,
+        residual_drift=checked.residual_drift,
     )
 
 

@@ -43,10 +43,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mlcicd.checks import check_fraction
 from mlcicd.errors import CheckFailed, InputError
 from mlcicd.evaluation import GateDecision
 from mlcicd.files import atomic_write_json, atomic_write_text, check_readable_file, read_json
 from mlcicd.training import (
+    StoredModel,
     TrainedModel,
     load_model_bytes,
     serialize_model,
@@ -236,9 +238,8 @@ class Registry:
         return load_model_bytes(self._checked_bytes(version), version.model_file)
 
     def load_stored(self, ref: int | str = "production") -> TrainedModel:
-        """Version ``ref`` as a :class:`~mlcicd.pipeline.disk_cache.StoredModel`: file checked as in
+        """Version ``ref`` as a :class:`~mlcicd.training.StoredModel`: file checked as in
         :meth:`load`, spec and metadata read, the estimator loaded only when first used."""
-        from mlcicd.pipeline.disk_cache import StoredModel
         from mlcicd.training import ModelSpec
 
         version = self.get(ref)
@@ -309,7 +310,7 @@ class Registry:
         Refused with :class:`CheckFailed` (registry untouched) unless ``decision.blessed``.
         A model already in the registry (same model fingerprint) is promoted, not copied, and
         the version returned has ``already_deployed`` set. A model read from the run cache
-        (:class:`~mlcicd.pipeline.disk_cache.StoredModel`) brings its skops bytes and fingerprint along,
+        (:class:`~mlcicd.training.StoredModel`) brings its skops bytes and fingerprint along,
         so it is neither loaded nor serialised again here.
         """
         if not isinstance(trained, TrainedModel):
@@ -550,5 +551,4 @@ class Registry:
 
 
 def _check_share(share: Any) -> None:
-    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
-        raise InputError(f"share={share!r}: expected a fraction of traffic in [0, 1]")
+    check_fraction(share, "share")

@@ -27,24 +27,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlcicd.checks import check_fraction, check_int
 from mlcicd.errors import InputError
 from mlcicd.evaluation import correct_rows
 
 PROMOTE, ROLLBACK, UNDECIDED = "promote", "rollback", "undecided"
-
-
-def _share(name: str, value: Any, *, open_low: bool = False) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
-    if not ok or (open_low and value == 0):
-        low = "(0, 1]" if open_low else "[0, 1]"
-        raise InputError(f"{name}={value!r}: expected a number in {low}")
-    return float(value)
-
-
-def _count(name: str, value: Any, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise InputError(f"{name}={value!r}: expected a whole number >= {low}")
-    return int(value)
 
 
 def _correct_pair(production: Any, candidate: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -92,8 +79,8 @@ class ShadowReport:
 
 def traffic(n_rows: int, n_requests: int, seed: int = 0) -> np.ndarray:
     """The row each of ``n_requests`` live requests carries (drawn with replacement)."""
-    _count("n_rows", n_rows)
-    _count("n_requests", n_requests)
+    check_int(n_rows, "n_rows", low=1)
+    check_int(n_requests, "n_requests", low=1)
     return np.random.default_rng(seed).integers(0, n_rows, size=n_requests)
 
 
@@ -126,10 +113,10 @@ class CanaryRule:
     max_canary: int = 400
 
     def __post_init__(self) -> None:
-        _share("share", self.share, open_low=True)
-        _share("threshold", self.threshold)
-        _count("min_canary", self.min_canary)
-        _count("max_canary", self.max_canary)
+        check_fraction(self.share, "share", closed="high")
+        check_fraction(self.threshold, "threshold")
+        check_int(self.min_canary, "min_canary", low=1)
+        check_int(self.max_canary, "max_canary", low=1)
         if self.max_canary < self.min_canary:
             raise InputError(
                 f"max_canary={self.max_canary}: must be >= min_canary={self.min_canary}"
@@ -183,7 +170,7 @@ def run_canary(
     (:func:`correct_on`). Stops at the rule's decision, or ``undecided`` after ``max_requests``.
     """
     prod, cand = _correct_pair(production_correct, candidate_correct)
-    _count("max_requests", max_requests)
+    check_int(max_requests, "max_requests", low=1)
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, len(prod), size=max_requests)
     to_canary = rng.random(max_requests) < rule.share
@@ -243,11 +230,11 @@ def rule_error_rates(
     Each run draws which of ``pool`` rows each model gets wrong (production with probability
     ``production_error``; the candidate equally, or ``worse_by`` more often) and runs the canary.
     """
-    _share("production_error", production_error)
-    _share("worse_by", worse_by)
+    check_fraction(production_error, "production_error")
+    check_fraction(worse_by, "worse_by")
     if production_error + worse_by > 1:
         raise InputError("production_error + worse_by: must be at most 1")
-    _count("n_runs", n_runs)
+    check_int(n_runs, "n_runs", low=1)
     rng = np.random.default_rng(seed)
     outcomes: dict[float, list[CanaryResult]] = {0.0: [], worse_by: []}
     # enough requests that the canary count reaches max_canary (a run left undecided counts as

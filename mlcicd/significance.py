@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import binom, binomtest, norm
 
+from mlcicd.checks import check_fraction, check_int
 from mlcicd.errors import InputError
 
 DEFAULT_ALPHA = 0.05
@@ -39,9 +40,7 @@ DEFAULT_CONFIDENCE = 0.95
 
 def check_level(value: Any, name: str) -> float:
     """``value`` as a float if it is strictly between 0 and 1 (a confidence or an alpha)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
-        raise InputError(f"{name}={value!r}: expected a number strictly between 0 and 1")
-    return float(value)
+    return check_fraction(value, name, closed="neither")
 
 
 def _correct(values: Any, name: str) -> np.ndarray:
@@ -88,9 +87,7 @@ def wilson_interval(successes: int, n: int, confidence: float = DEFAULT_CONFIDEN
     to a point when every row is right.
     """
     confidence = check_level(confidence, "confidence")
-    for value, name in ((successes, "successes"), (n, "n")):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise InputError(f"{name}={value!r}: expected a whole number")
+    successes, n = check_int(successes, "successes"), check_int(n, "n")
     if n < 1 or not 0 <= successes <= n:
         raise InputError(f"successes={successes}, n={n}: expected 0 <= successes <= n and n >= 1")
     z = float(norm.ppf(0.5 + confidence / 2))
@@ -112,8 +109,7 @@ def bootstrap_interval(
     """A percentile bootstrap interval for the accuracy of per-row ``correct`` flags."""
     confidence = check_level(confidence, "confidence")
     flags = _correct(correct, "correct")
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 100:
-        raise InputError(f"n_resamples={n_resamples!r}: expected a whole number >= 100")
+    n_resamples = check_int(n_resamples, "n_resamples", low=100)
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(flags), size=(n_resamples, len(flags)))
     means = flags[picks].mean(axis=1)
@@ -217,9 +213,8 @@ def rows_to_detect(
     984
     """
     alpha = check_level(alpha, "alpha")
-    for value, name in ((gap, "gap"), (disagreement, "disagreement")):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
-            raise InputError(f"{name}={value!r}: expected a share in (0, 1]")
+    gap = check_fraction(gap, "gap", closed="high")
+    disagreement = check_fraction(disagreement, "disagreement", closed="high")
     if gap > disagreement:
         raise InputError(
             f"gap={gap} > disagreement={disagreement}: two models cannot differ in accuracy "
@@ -252,9 +247,7 @@ def rows_for_margin(
     1894
     """
     confidence = check_level(confidence, "confidence")
-    for value, name in ((accuracy, "accuracy"), (margin, "margin")):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-            raise InputError(f"{name}={value!r}: expected a share in [0, 1]")
+    accuracy, margin = check_fraction(accuracy, "accuracy"), check_fraction(margin, "margin")
     if margin == 0:
         raise InputError("margin=0: no finite holdout gives an interval of width 0")
     z = float(norm.ppf(0.5 + confidence / 2))

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlcicd.checks import check_int, check_number
 from mlcicd.errors import InputError
 from mlcicd.evaluation import correct_rows
 
@@ -93,10 +94,8 @@ def slice_gate(
 ) -> SliceDecision:
     """Reject ``candidate`` if on some slice (of at least ``min_rows`` rows) its accuracy is below
     production's by more than ``tolerance``, even when it gains overall."""
-    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
-        raise InputError(f"tolerance={tolerance!r}: expected a number >= 0")
-    if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1:
-        raise InputError(f"min_rows={min_rows!r}: expected a whole number >= 1")
+    check_number(tolerance, "tolerance", low=0)
+    check_int(min_rows, "min_rows", low=1)
     cand = slice_accuracy(candidate, df, target, slices)
     prod = slice_accuracy(production, df, target, slices)
     table = pd.DataFrame(

@@ -54,9 +54,11 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import mlcicd
+from mlcicd.checks import check_choice
 from mlcicd.data import MAX_CLASSES, TASKS, fingerprint, infer_task
 from mlcicd.errors import InputError
 from mlcicd.files import atomic_write, check_readable_file
+from mlcicd.hashing import canonical_fingerprint, sha256_text
 
 # ---------------------------------------------------------------------------------- models
 
@@ -203,9 +205,7 @@ def parse_param(text: str, option: str = "--param") -> tuple[str, Any]:
 
 
 def _check_task(task: str) -> str:
-    if task not in TASKS:
-        raise InputError(f"task {task!r}: expected one of {', '.join(TASKS)}")
-    return task
+    return check_choice(task, "task", TASKS)
 
 
 def model_names() -> str:
@@ -312,6 +312,42 @@ class TrainedModel:
 
     def to_dict(self) -> dict[str, Any]:
         return {"spec": self.spec.to_dict(), "metadata": dict(self.metadata)}
+
+    def __fingerprint__(self) -> str:
+        """The content fingerprint the stage cache keys use: the fitted model and the spec, not
+        the metadata (a :class:`StoredModel` knows its model's fingerprint: not loaded)."""
+        known = getattr(self, "model_fingerprint", None)
+        spec = canonical_fingerprint(self.spec.to_dict())
+        return "trained:" + sha256_text((known or model_fingerprint(self.model)) + spec)
+
+
+class StoredModel(TrainedModel):
+    """A :class:`TrainedModel` read from a file (the disk cache, a registry): the spec and
+    metadata are at hand, the estimator is loaded from its skops bytes on first use of ``model``.
+
+    ``skops_bytes`` and ``model_fingerprint`` let a registry recognise or store the model
+    without loading and re-serialising it.
+    """
+
+    skops_bytes: bytes
+    model_fingerprint: str
+    _model: Any
+
+    def __init__(self, data: bytes, fingerprint: str, spec: Any, metadata: dict[str, Any]):
+        object.__setattr__(self, "skops_bytes", data)
+        object.__setattr__(self, "model_fingerprint", fingerprint)
+        object.__setattr__(self, "spec", spec)
+        object.__setattr__(self, "metadata", metadata)
+        object.__setattr__(self, "_model", None)
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            object.__setattr__(self, "_model", load_model_bytes(self.skops_bytes, "cache").model)
+        return self._model
+
+    def __reduce__(self):  # pickled (to a worker process) as what it is: bytes and metadata
+        return (StoredModel, (self.skops_bytes, self.model_fingerprint, self.spec, self.metadata))
 
 
 def _library_versions() -> dict[str, str]:

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from mlcicd.checks import check_int, check_number
 from mlcicd.data import check_frame
 from mlcicd.errors import InputError
 from mlcicd.files import atomic_write_json, read_json
@@ -241,14 +242,8 @@ def infer_schema(
     check_frame(df)
     if target is not None and target not in df.columns:
         raise InputError(f"target column {target!r}: not in the data")
-    if not _is_number(slack) or not 0 <= slack < math.inf:
-        raise InputError(f"slack={slack!r}: expected a number >= 0")
-    if (
-        not isinstance(max_categories, int)
-        or isinstance(max_categories, bool)
-        or max_categories < 0
-    ):
-        raise InputError(f"max_categories={max_categories!r}: expected an integer >= 0")
+    check_number(slack, "slack", low=0, finite=True)
+    check_int(max_categories, "max_categories", low=0)
     columns = []
     for name in df.columns:
         s = df[name]

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlcicd.checks import check_int
 from mlcicd.errors import InputError
 
 GRADED = "graded"
@@ -426,8 +427,7 @@ def autograde_class(
     if not chosen:
         raise InputError(f"no submissions of {assignment} in {course / 'submitted'}")
     n_jobs = jobs if jobs is not None else (os.cpu_count() or 1)
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-        raise InputError(f"--jobs: must be a positive integer, got {jobs!r}")
+    check_int(n_jobs, "--jobs", low=1)
     start = time.perf_counter()
     work = tempfile.mkdtemp(prefix="mlcicd-autograde-")
     try:

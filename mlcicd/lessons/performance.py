@@ -24,7 +24,7 @@ from mlcicd.errors import InputError
 from mlcicd.lessons._common import _two_panels, _whole
 from mlcicd.measure.growth import TOTAL, GrowthFit
 from mlcicd.pipeline import VALIDATION_MODES, PipelineResult, run_versions
-from mlcicd.pipeline.runner import stage_rank
+from mlcicd.pipeline.loop import stage_rank
 
 SETUP_STAGES = ("split", "infer_schema", "baseline")
 
@@ -71,7 +71,7 @@ def add_fit(ax, x, y, fit, label: str, colour: str = "#d62728") -> None:
     ax.legend(fontsize="small")
 
 
-def seed_rows(table: pd.DataFrame) -> dict[str, list]:
+def cost_rows(table: pd.DataFrame) -> dict[str, list]:
     """The seed table as JSON-ready lists: n, cycles, seconds, seconds_per_version."""
     return {
         "n": [int(v) for v in table["n versions"]],
@@ -302,7 +302,7 @@ def record_results(
         {
             "plain_loop": dict(plain),
             "demo": {"versions": len(demo.specs), "counts": dict(demo.counts)},
-            "seed_table": seed_rows(table),
+            "cost_table": cost_rows(table),
             "exponent_seconds": fit.to_dict(),
             "exponent_loop_seconds": loop_fit.to_dict(),
             "exponent_operations": counted.slope,

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlcicd.checks import check_choice
 from mlcicd.errors import InputError
-from mlcicd.pipeline.runner import stage_rank
+from mlcicd.pipeline.loop import stage_rank
 
 COLUMNS = (
     "pipeline",
@@ -124,10 +125,8 @@ def growth(
 ) -> GrowthFit:
     """:func:`fit_exponent` of the total ``y`` against ``factor``; repeats are combined by
     ``agg`` (``"median"``, or ``"min"``: the best of the repeats, as benchmarks do)."""
-    if y not in Y_LABELS:
-        raise InputError(f"y={y!r}: expected one of {', '.join(Y_LABELS)}")
-    if agg not in ("median", "min"):
-        raise InputError(f"agg={agg!r}: expected median or min")
+    check_choice(y, "y", Y_LABELS)
+    check_choice(agg, "agg", ("median", "min"))
     rows = total_rows(df, factor, pipeline)
     if mode is not None:
         rows = rows[rows["mode"] == mode]
@@ -149,8 +148,7 @@ def _axes(ax):
 def plot_loglog(df: pd.DataFrame, factor: str, ax=None, *, y: str = "seconds"):
     """Total ``y`` against ``factor`` on log-log axes, one series per pipeline (and validation
     mode), each with its fitted slope in the legend."""
-    if y not in Y_LABELS:
-        raise InputError(f"y={y!r}: expected one of {', '.join(Y_LABELS)}")
+    check_choice(y, "y", Y_LABELS)
     rows = total_rows(df, factor, pipeline=None)
     ax = _axes(ax)
     modes = rows["mode"].dropna().unique()

@@ -14,7 +14,7 @@ returns a tidy DataFrame, one row per measurement, with the columns of :data:`CO
   its executions: 0 for software steps, which never read the data).
 
 >>> df = sweep_versions((1, 2, 3), progress=False)
->>> seed_table(df)["training + validation cycles"].tolist()
+>>> cost_table(df)["training + validation cycles"].tolist()
 [1, 2, 3]
 
 The growth fits and figures (:func:`fit_exponent`, :func:`growth`, :func:`plot_loglog`,
@@ -28,11 +28,13 @@ import math
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from mlcicd.checks import check_choice, check_int, check_ints
 from mlcicd.data import load_dataset, synthetic_dataset
 from mlcicd.errors import InputError
 from mlcicd.measure.growth import (
@@ -47,7 +49,8 @@ from mlcicd.measure.growth import (
     total_rows,
 )
 from mlcicd.pipeline import VALIDATION_MODES, run_versions
-from mlcicd.pipeline.runner import SKIPPED, STAGE_ORDER, stage_rank
+from mlcicd.pipeline.loop import STAGE_ORDER, stage_rank
+from mlcicd.pipeline.runner import SKIPPED
 from mlcicd.training import ModelSpec, make_estimator
 
 READS = {
@@ -63,19 +66,6 @@ READS = {
 
 
 # ------------------------------------------------------------------------------ checking input
-
-
-def _sizes(values: Any, name: str, low: int = 1) -> list[int]:
-    if isinstance(values, str | bytes) or not isinstance(values, Sequence) or not values:
-        raise InputError(f"{name}: expected a non-empty list of whole numbers, e.g. (10, 100)")
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low:
-            raise InputError(f"{name}: {v!r} is not a whole number >= {low}")
-    return [int(v) for v in values]
-
-
-def _count(value: Any, name: str, low: int = 1) -> int:
-    return _sizes([value], name, low)[0]
 
 
 def _spec(spec: Any) -> ModelSpec:
@@ -95,10 +85,11 @@ def _split_rows(n_rows: int, holdout: float) -> tuple[int, int]:
     return n_rows - n_holdout, n_holdout
 
 
-def _run_rows(df: pd.DataFrame, holdout: float, base: dict, **options: Any) -> list[dict]:
-    """Run the pipeline once on ``df``; one row per stage plus the ``total`` row."""
+def _run_rows(point: _Point, base: dict, common: dict[str, Any]) -> list[dict]:
+    """Run the pipeline once at ``point``; one row per stage plus the ``total`` row."""
+    df, holdout = point.data, common["holdout"]
     start, cpu = time.perf_counter(), time.process_time()
-    result = run_versions(data=df, holdout=holdout, **options)
+    result = run_versions(point.versions, data=df, validation=point.mode, **common)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     n_train, n_holdout = _split_rows(len(df), holdout)
     rows_read = {"all": len(df), "train": n_train, "holdout": n_holdout}
@@ -122,28 +113,59 @@ def _run_rows(df: pd.DataFrame, holdout: float, base: dict, **options: Any) -> l
     return rows
 
 
-def _sweep(
-    plan: list[tuple[Any, str, pd.DataFrame, dict]],
-    factor: str,
-    repeats: int,
-    holdout: float,
-    seed: int,
-    progress: bool,
-    warmup: bool,
-    desc: str,
-) -> pd.DataFrame:
-    """Run every ``(value, mode, data, run_versions options)`` of ``plan`` ``repeats`` times."""
+@dataclass(frozen=True)
+class SweepOptions:
+    """What every sweep shares: ``repeats`` of each size (interleaved: all sizes, then again),
+    the ``holdout`` share, the ``seed``, ``n_jobs`` workers for training, a progress bar, and a
+    ``warmup`` run (imports and first calls are paid there, not by the first measured size)."""
+
+    repeats: int = 1
+    holdout: float = 0.25
+    seed: int = 0
+    n_jobs: int = 1
+    progress: bool = True
+    warmup: bool = True
+
+    @classmethod
+    def of(cls, sweep: str, options: dict[str, Any]) -> SweepOptions:
+        """The options a sweep was called with (``InputError`` for an unknown keyword)."""
+        known = [f.name for f in fields(cls)]
+        unknown = [k for k in options if k not in known]
+        if unknown:
+            raise InputError(
+                f"{sweep}: unknown option {unknown[0]!r} (expected one of {', '.join(known)})"
+            )
+        out = cls(**options)
+        check_int(out.repeats, "repeats", low=1)
+        return out
+
+
+@dataclass(frozen=True)
+class _Point:
+    """One measured run of a sweep: the factor's ``value``, the validation ``mode``, the data
+    and the model versions."""
+
+    value: Any
+    mode: str
+    data: pd.DataFrame
+    versions: list[ModelSpec]
+
+
+def _sweep(plan: list[_Point], factor: str, options: SweepOptions, desc: str) -> pd.DataFrame:
+    """Run every point of ``plan`` ``options.repeats`` times; the rows of all runs."""
     from tqdm.auto import tqdm
 
-    repeats = _count(repeats, "repeats")
-    if warmup:  # imports and first calls are paid here, not by the first measured size
-        value, mode, df, options = plan[0]
-        run_versions(**{**options, "versions": options["versions"][:1]}, data=df, seed=seed)
-    runs = [(rep, item) for rep in range(repeats) for item in plan]
+    common: dict[str, Any] = {"holdout": options.holdout, "seed": options.seed}
+    common["n_jobs"] = options.n_jobs
+    if options.warmup:
+        first = plan[0]
+        run_versions(first.versions[:1], data=first.data, validation=first.mode, **common)
+    runs = [(rep, point) for rep in range(options.repeats) for point in plan]
     rows: list[dict] = []
-    for rep, (value, mode, df, options) in tqdm(runs, desc=desc, disable=not progress):
-        base = {"pipeline": "ml", "factor": factor, "value": value, "mode": mode, "repeat": rep}
-        rows += _run_rows(df, holdout, base, seed=seed, **options)
+    for rep, point in tqdm(runs, desc=desc, disable=not options.progress):
+        base = {"pipeline": "ml", "factor": factor, "value": point.value, "mode": point.mode}
+        base["repeat"] = rep
+        rows += _run_rows(point, base, common)
     return _frame(rows)
 
 
@@ -169,29 +191,24 @@ def sweep_versions(
     data: pd.DataFrame | None = None,
     spec: ModelSpec | str | None = None,
     validation: str = "each",
-    repeats: int = 1,
-    holdout: float = 0.25,
-    n_jobs: int = 1,
-    seed: int = 0,
-    progress: bool = True,
-    warmup: bool = True,
+    **options: Any,
 ) -> pd.DataFrame:
     """The seed's loop for n model versions, for each n in ``ns``.
 
-    Versions cycle through :func:`mlcicd.pipeline.stages.default_grid` (or all use ``spec``); ``data``
-    defaults to the breast cancer data.
+    Versions cycle through :func:`mlcicd.pipeline.stages.default_grid` (or all use ``spec``);
+    ``data`` defaults to the breast cancer data. ``options``: the fields of
+    :class:`SweepOptions` (``repeats``, ``holdout``, ``seed``, ``n_jobs``, ``progress``,
+    ``warmup``), as for every sweep.
     """
-    ns = _sizes(ns, "ns")
+    opts = SweepOptions.of("sweep_versions", options)
+    ns = check_ints(ns, "ns", low=1)
     df = load_dataset() if data is None else data
     _check_mode(validation)
-    plan = [
-        (n, validation, df, {"versions": _versions(n, spec), "validation": validation}) for n in ns
-    ]
-    plan = [(n, mode, df, {**options, "n_jobs": n_jobs}) for n, mode, df, options in plan]
-    return _sweep(plan, "versions", repeats, holdout, seed, progress, warmup, "versions")
+    plan = [_Point(n, validation, df, _versions(n, spec)) for n in ns]
+    return _sweep(plan, "versions", opts, "versions")
 
 
-def seed_table(df: pd.DataFrame) -> pd.DataFrame:
+def cost_table(df: pd.DataFrame) -> pd.DataFrame:
     """The seed's table from :func:`sweep_versions`: n versions, training + validation cycles
     (counted), seconds (measured, median over repeats) and seconds per version."""
     totals = total_rows(df, "versions")
@@ -199,7 +216,7 @@ def seed_table(df: pd.DataFrame) -> pd.DataFrame:
         cycles=("operations", "max"), low=("operations", "min"), seconds=("seconds", "median")
     )
     if (table["cycles"] != table["low"]).any():
-        raise InputError("seed_table: cycles differ between repeats of the same n")
+        raise InputError("cost_table: cycles differ between repeats of the same n")
     out = pd.DataFrame(
         {
             "n versions": table.index.to_numpy(),
@@ -219,35 +236,37 @@ def sweep_data_size(
     validation: str = "each",
     software: bool = True,
     workdir: str | None = None,
-    repeats: int = 1,
-    holdout: float = 0.25,
-    seed: int = 0,
-    progress: bool = True,
-    warmup: bool = True,
+    **options: Any,
 ) -> pd.DataFrame:
     """One model version on :func:`~mlcicd.data.synthetic_dataset` of each size in ``rows``,
     and (``software=True``) the software CI pipeline over the same data sizes.
 
     The software runs use ``workdir`` (a temporary folder, removed afterwards, by default).
+    ``options``: as for :func:`sweep_versions`.
     """
-    rows = _sizes(rows, "rows", low=20)
-    n_features = _count(n_features, "n_features")
+    opts = SweepOptions.of("sweep_data_size", options)
+    rows = check_ints(rows, "rows", low=20)
+    n_features = check_int(n_features, "n_features", low=1)
     _check_mode(validation)
-    options = {"versions": [_spec(spec)], "validation": validation}
-    plan = [(m, validation, synthetic_dataset(m, n_features, seed), options) for m in rows]
-    ml = _sweep(plan, "data_rows", repeats, holdout, seed, progress, warmup, "ML pipeline")
+    versions = [_spec(spec)]
+    plan = [
+        _Point(m, validation, synthetic_dataset(m, n_features, opts.seed), versions) for m in rows
+    ]
+    ml = _sweep(plan, "data_rows", opts, "ML pipeline")
     if not software:
         return ml
-    return pd.concat([ml, _software(rows, workdir, repeats, seed, progress)], ignore_index=True)
+    return pd.concat([ml, _software(rows, workdir, opts)], ignore_index=True)
 
 
-def _software(rows: list[int], workdir: str | None, repeats: int, seed: int, progress: bool):
+def _software(rows: list[int], workdir: str | None, opts: SweepOptions) -> pd.DataFrame:
     from mlcicd.measure.software_ci import software_ci_sweep
 
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="mlcicd-software-ci-") as tmp:
-            return _software(rows, tmp, repeats, seed, progress)
-    steps = software_ci_sweep(rows, workdir=workdir, repeats=repeats, seed=seed, progress=progress)
+            return _software(rows, tmp, opts)
+    steps = software_ci_sweep(
+        rows, workdir=workdir, repeats=opts.repeats, seed=opts.seed, progress=opts.progress
+    )
     steps = steps.assign(cells=0, mode=None, cpu_seconds=np.nan)
     totals = steps.groupby(["value", "repeat"], as_index=False).agg(
         seconds=("seconds", "sum"), operations=("operations", "sum")
@@ -267,19 +286,19 @@ def sweep_features(
     rows: int = 10_000,
     spec: ModelSpec | str | None = None,
     validation: str = "each",
-    repeats: int = 1,
-    holdout: float = 0.25,
-    seed: int = 0,
-    progress: bool = True,
-    warmup: bool = True,
+    **options: Any,
 ) -> pd.DataFrame:
-    """One model version on a synthetic dataset of ``rows`` rows and each feature count."""
-    features = _sizes(features, "features", low=2)
-    rows = _count(rows, "rows", low=20)
+    """One model version on a synthetic dataset of ``rows`` rows and each feature count;
+    ``options`` as for :func:`sweep_versions`."""
+    opts = SweepOptions.of("sweep_features", options)
+    features = check_ints(features, "features", low=2)
+    rows = check_int(rows, "rows", low=20)
     _check_mode(validation)
-    options = {"versions": [_spec(spec)], "validation": validation}
-    plan = [(f, validation, synthetic_dataset(rows, f, seed), options) for f in features]
-    return _sweep(plan, "features", repeats, holdout, seed, progress, warmup, "features")
+    versions = [_spec(spec)]
+    plan = [
+        _Point(f, validation, synthetic_dataset(rows, f, opts.seed), versions) for f in features
+    ]
+    return _sweep(plan, "features", opts, "features")
 
 
 def sweep_complexity(
@@ -290,27 +309,17 @@ def sweep_complexity(
     rows: int = 2_000,
     n_features: int = 30,
     validation: str = "each",
-    repeats: int = 1,
-    holdout: float = 0.25,
-    seed: int = 0,
-    progress: bool = True,
-    warmup: bool = True,
+    **options: Any,
 ) -> pd.DataFrame:
-    """One version of ``model`` per value of the hyper-parameter ``param`` (the factor)."""
-    values = _sizes(values, "values")
-    rows, n_features = _count(rows, "rows", low=20), _count(n_features, "n_features")
+    """One version of ``model`` per value of the hyper-parameter ``param`` (the factor);
+    ``options`` as for :func:`sweep_versions`."""
+    opts = SweepOptions.of("sweep_complexity", options)
+    values = check_ints(values, "values", low=1)
+    rows, n_features = check_int(rows, "rows", low=20), check_int(n_features, "n_features", low=1)
     _check_mode(validation)
-    df = synthetic_dataset(rows, n_features, seed)
-    plan = [
-        (
-            v,
-            validation,
-            df,
-            {"versions": [_spec(ModelSpec(model, {param: v}))], "validation": validation},
-        )
-        for v in values
-    ]
-    return _sweep(plan, param, repeats, holdout, seed, progress, warmup, param)
+    df = synthetic_dataset(rows, n_features, opts.seed)
+    plan = [_Point(v, validation, df, [_spec(ModelSpec(model, {param: v}))]) for v in values]
+    return _sweep(plan, param, opts, param)
 
 
 def sweep_validation(
@@ -321,45 +330,47 @@ def sweep_validation(
     rows: int = 20_000,
     n_features: int = 30,
     spec: ModelSpec | str | None = None,
-    repeats: int = 1,
-    holdout: float = 0.25,
-    seed: int = 0,
-    progress: bool = True,
-    warmup: bool = True,
+    **options: Any,
 ) -> pd.DataFrame:
-    """The seed's follow-up question: n versions with data validation ``off``, before
-    ``each`` training (n validations of m rows: O(n*m) on top), or ``once`` per data version
-    (cached by fingerprint: O(m + n*t)). ``data`` defaults to a synthetic frame of ``rows``."""
-    ns = _sizes(ns, "ns")
+    """The seed's follow-up question: n versions of the loop (one data version, so every
+    version trains on the same split) with data validation ``off``, before ``each`` training,
+    or ``once``.
+
+    The validation part of the cost: ``each`` validates the training split n times (n * m
+    cells for an m-cell split), ``once`` validates it once and reuses the report by its
+    fingerprint for the other n - 1 versions (m cells, plus n - 1 cache look-ups), ``off``
+    never. The n trainings (and evaluations and monitoring) run in every mode, and the split
+    is hashed once per run in every mode (for the cache keys). ``data``
+    defaults to a synthetic frame of ``rows`` rows; ``options`` as for :func:`sweep_versions`.
+    """
+    opts = SweepOptions.of("sweep_validation", options)
+    ns = check_ints(ns, "ns", low=1)
     if isinstance(modes, str) or not modes:
         raise InputError(f"modes: expected a list of {', '.join(VALIDATION_MODES)}")
     for mode in modes:
         _check_mode(mode, "modes")
     if data is None:
-        data = synthetic_dataset(_count(rows, "rows", 20), _count(n_features, "n_features"), seed)
-    df = data
-    plan = [
-        (n, mode, df, {"versions": _versions(n, spec), "validation": mode})
-        for n in ns
-        for mode in modes
-    ]
-    return _sweep(plan, "versions", repeats, holdout, seed, progress, warmup, "validation")
+        rows = check_int(rows, "rows", low=20)
+        n_features = check_int(n_features, "n_features", low=1)
+        data = synthetic_dataset(rows, n_features, opts.seed)
+    plan = [_Point(n, mode, data, _versions(n, spec)) for n in ns for mode in modes]
+    return _sweep(plan, "versions", opts, "validation")
 
 
 def _check_mode(mode: Any, name: str = "validation") -> None:
-    if mode not in VALIDATION_MODES:
-        raise InputError(f"{name}: {mode!r} is not one of {', '.join(VALIDATION_MODES)}")
+    check_choice(mode, name, VALIDATION_MODES)
 
 
 __all__ = [
     "COLUMNS",
     "GrowthFit",
+    "SweepOptions",
     "fit_exponent",
     "growth",
     "plot_loglog",
     "plot_ml_vs_software",
     "plot_stage_stack",
-    "seed_table",
+    "cost_table",
     "sweep_complexity",
     "sweep_data_size",
     "sweep_features",

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from mlcicd.checks import check_int
 from mlcicd.errors import InputError
 from mlcicd.files import atomic_write, atomic_write_text
 from mlcicd.measure.codecheck import find_lint_problems, python_files
@@ -556,8 +557,4 @@ def _read_version(init: Path) -> str:
 
 
 def _check_count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InputError(f"{name}: must be a whole number, got {value!r}")
-    if value < 0:
-        raise InputError(f"{name}: must not be negative, got {value}")
-    return int(value)
+    return check_int(value, name, low=0)

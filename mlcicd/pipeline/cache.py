@@ -2,9 +2,11 @@
 
 Like DVC's run cache, a stage execution is identified by a key: the sha256 of the stage name, the
 code version of its function (``mlcicd.__version__`` and the sha256 of the function's source), the
-fingerprints of the inputs it takes and its parameters. Inputs are fingerprinted by content: a
-DataFrame by :func:`mlcicd.data.fingerprint` (once per object in a run), a fitted model by
-:func:`mlcicd.training.model_fingerprint`, anything else by its canonical JSON. The output of a
+fingerprints of the inputs it takes and its parameters. Inputs are fingerprinted by content, and
+the engine knows no domain type: a value with a ``__fingerprint__()`` method gives its own (a
+:class:`~mlcicd.training.TrainedModel` does), a type registered with
+:func:`register_fingerprinter` is hashed by the registered function (DataFrames and fitted
+estimators, registered by :mod:`mlcicd.pipeline.loop`), anything else by its canonical JSON. The output of a
 cached stage is fingerprinted by its *provenance* instead: the key that produced it. A trained
 model is then identified by "train, on these data, with this spec and seed" without serialising
 it, which is exact as long as the stages are deterministic (every random step takes a seed).
@@ -19,19 +21,21 @@ it, which is exact as long as the stages are deterministic (every random step ta
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import inspect
 import json
-import math
 from collections.abc import Callable, Mapping
-from pathlib import PurePath
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 import mlcicd
+from mlcicd.hashing import canonical_fingerprint, sha256_text
+
+__all__ = [
+    "Fingerprints",
+    "StageCache",
+    "canonical_fingerprint",
+    "register_fingerprinter",
+    "stage_key",
+]
 
 
 class StageCache:
@@ -74,45 +78,24 @@ class StageCache:
         return f"StageCache(entries={len(self)}, hits={self.hits}, misses={self.misses})"
 
 
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+# (does the value match, its fingerprint): asked in order, the first match wins
+_FINGERPRINTERS: list[tuple[Callable[[Any], bool], Callable[[Any], str]]] = []
 
 
-def _canonical(value: Any) -> Any:
-    """Plain JSON data for ``value``, or ``TypeError`` when it has no canonical form."""
-    if value is None or isinstance(value, bool | str | int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)
-    if isinstance(value, np.generic):
-        return _canonical(value.item())
-    if isinstance(value, PurePath):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {
-            "__map__": sorted((json.dumps(_canonical(k)), _canonical(v)) for k, v in value.items())
-        }
-    if isinstance(value, list | tuple):
-        return [_canonical(v) for v in value]
-    if isinstance(value, set | frozenset):
-        return {"__set__": sorted(json.dumps(_canonical(v)) for v in value)}
-    if isinstance(value, np.ndarray):
-        data = np.ascontiguousarray(value)
-        return {"__array__": [str(data.dtype), list(data.shape), hashlib.sha256(data).hexdigest()]}
-    if hasattr(value, "to_dict") and dataclasses.is_dataclass(value):
-        return {type(value).__qualname__: _canonical(value.to_dict())}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {type(value).__qualname__: _canonical(dataclasses.asdict(value))}
-    raise TypeError(type(value).__name__)
+def register_fingerprinter(matches: Callable[[Any], bool], fingerprint: Callable[[Any], str]):
+    """Fingerprint the values for which ``matches(value)`` is true with ``fingerprint(value)``
+    (a string; prefix it with the kind, e.g. ``"frame:"``). Such values are hashed once per run
+    (memoised by ``id``), so they must not change during a run."""
+    _FINGERPRINTERS.append((matches, fingerprint))
 
 
-def canonical_fingerprint(value: Any) -> str:
-    """sha256 of the canonical JSON of plain data (scalars, dicts, lists, dataclasses)."""
-    return _sha256(json.dumps(_canonical(value), sort_keys=True, separators=(",", ":")))
-
-
-def _is_estimator(value: Any) -> bool:
-    return hasattr(value, "get_params") and hasattr(value, "fit")
+def _fingerprinter(value: Any) -> Callable[[Any], str] | None:
+    if callable(getattr(value, "__fingerprint__", None)) and not isinstance(value, type):
+        return lambda v: v.__fingerprint__()
+    for matches, fingerprint in _FINGERPRINTERS:
+        if matches(value):
+            return fingerprint
+    return None
 
 
 def _frozen(value: Any) -> bool:
@@ -133,39 +116,15 @@ class Fingerprints:
         self._code: dict[Any, str] = {}
 
     def of(self, value: Any) -> str | None:
-        from mlcicd.training import TrainedModel
-
-        if isinstance(value, pd.DataFrame | TrainedModel) or _is_estimator(value) or _frozen(value):
+        fingerprinter = _fingerprinter(value)
+        if fingerprinter is not None or _frozen(value):
             hit = self._memo.get(id(value))
             if hit is not None and hit[0] is value:
                 return hit[1]
-            fp = self._content(value)
+            fp = fingerprinter(value) if fingerprinter is not None else _json(value)
             self._memo[id(value)] = (value, fp)
             return fp
-        if isinstance(value, pd.Series):
-            return self.of(value.to_frame())
-        try:
-            return "json:" + canonical_fingerprint(value)
-        except TypeError:
-            return None
-
-    def _content(self, value: Any) -> str | None:
-        from mlcicd.data import fingerprint
-        from mlcicd.training import TrainedModel, model_fingerprint
-
-        if isinstance(value, TrainedModel):  # by the fitted model, not by its metadata
-            spec = canonical_fingerprint(value.spec.to_dict())
-            # a model read from the disk cache or a registry knows its fingerprint: not loaded
-            known = getattr(value, "model_fingerprint", None)
-            return "trained:" + _sha256((known or model_fingerprint(value.model)) + spec)
-        if _frozen(value):  # a schema, a spec: plain data that cannot change
-            try:
-                return "json:" + canonical_fingerprint(value)
-            except TypeError:
-                return None
-        if isinstance(value, pd.DataFrame):
-            return "frame:" + fingerprint(value)
-        return "model:" + model_fingerprint(value)
+        return _json(value)
 
     def code_version(self, func: Callable) -> str:
         """``mlcicd.__version__`` and the sha256 of the function's source (memoised)."""
@@ -173,12 +132,20 @@ class Fingerprints:
             return self._code[func]
         except (KeyError, TypeError):
             pass
-        version = f"{mlcicd.__version__}:{_sha256(_source(func))}"
+        version = f"{mlcicd.__version__}:{sha256_text(_source(func))}"
         try:
             self._code[func] = version
         except TypeError:  # an unhashable callable: not memoised
             pass
         return version
+
+
+def _json(value: Any) -> str | None:
+    """``"json:"`` and the canonical fingerprint of plain data; None for anything else."""
+    try:
+        return "json:" + canonical_fingerprint(value)
+    except TypeError:
+        return None
 
 
 def _source(func: Callable) -> str:
@@ -200,4 +167,4 @@ def _source(func: Callable) -> str:
 def stage_key(stage: str, code_version: str, inputs: Mapping[str, str], params_fp: str) -> str:
     """The cache key of one stage execution (sha256 hex)."""
     payload = {"stage": stage, "code": code_version, "inputs": dict(inputs), "params": params_fp}
-    return _sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")))
+    return sha256_text(json.dumps(payload, sort_keys=True, separators=(",", ":")))

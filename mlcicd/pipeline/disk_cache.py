@@ -49,9 +49,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlcicd.checks import check_int
 from mlcicd.errors import InputError
 from mlcicd.pipeline.cache import StageCache
-from mlcicd.training import TrainedModel
+from mlcicd.training import StoredModel, TrainedModel
 
 DEFAULT_DIR = ".mlcicd-cache"
 MAGIC = b"mlcicd-cache/1 "
@@ -68,33 +69,6 @@ class BadEntry(ValueError):
 
 
 # ------------------------------------------------------------------------------- the values
-
-
-class StoredModel(TrainedModel):
-    """A :class:`~mlcicd.training.TrainedModel` read from the cache: the spec and metadata are
-    at hand, the estimator is loaded from its skops bytes on first use of ``model``.
-
-    ``skops_bytes`` and ``model_fingerprint`` let a registry recognise or store the model
-    without loading and re-serialising it.
-    """
-
-    def __init__(self, data: bytes, fingerprint: str, spec: Any, metadata: dict[str, Any]):
-        object.__setattr__(self, "skops_bytes", data)
-        object.__setattr__(self, "model_fingerprint", fingerprint)
-        object.__setattr__(self, "spec", spec)
-        object.__setattr__(self, "metadata", metadata)
-        object.__setattr__(self, "_model", None)
-
-    @property
-    def model(self) -> Any:  # type: ignore[override]
-        if self._model is None:
-            from mlcicd.training import load_model_bytes
-
-            object.__setattr__(self, "_model", load_model_bytes(self.skops_bytes, "cache").model)
-        return self._model
-
-    def __reduce__(self):  # pickled (to a worker process) as what it is: bytes and metadata
-        return (StoredModel, (self.skops_bytes, self.model_fingerprint, self.spec, self.metadata))
 
 
 class _Encoder:
@@ -447,8 +421,7 @@ class DiskCache(StageCache):
     def gc(self, max_bytes: int) -> GcResult:
         """Delete least recently used entries until the rest take at most ``max_bytes``; also the
         temporary files of writers that are gone (dead process, or older than an hour)."""
-        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
-            raise InputError(f"max_bytes={max_bytes!r}: expected a size in bytes >= 0")
+        check_int(max_bytes, "max_bytes", low=0)
         removed_tmp = sum(_remove_if_stale(p) for p in self._temporary())
         entries = []
         for p in self._entries():

@@ -24,25 +24,26 @@ production model to compare with. With a registry, the loop starts from its prod
 
 from __future__ import annotations
 
-import numbers
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import pandas as pd
 
+from mlcicd import data as _data
+from mlcicd import training as _training
+from mlcicd.checks import check_choice, check_int, is_int
 from mlcicd.data import TARGET, load_dataset
 from mlcicd.errors import InputError
 from mlcicd.evaluation import quality_gate
 from mlcicd.pipeline import stages as st
-from mlcicd.pipeline.cache import Fingerprints, StageCache
-from mlcicd.pipeline.parallel import check_backend, execute_many
+from mlcicd.pipeline.cache import Fingerprints, StageCache, register_fingerprinter
+from mlcicd.pipeline.parallel import Execution, Job, execute_many
 from mlcicd.pipeline.runner import (
     FAILED,
     OK,
     SKIPPED,
-    STAGE_ORDER,
     RecordTables,
     RunRecord,
     Stage,
@@ -51,25 +52,104 @@ from mlcicd.pipeline.runner import (
     plan_stages,
     run_stages,
     skipped,
-    stage_rank,
     store_results,
 )
+from mlcicd.pipeline.runner import stage_rank as rank_in
 from mlcicd.registry import Registry
 from mlcicd.training import ModelSpec, make_estimator
 
 __all__ = [
+    "DataOptions",
     "PipelineResult",
+    "Policy",
+    "Production",
     "RunRecord",
     "Stage",
     "StageCache",
     "StageRecord",
+    "Storage",
     "run_stages",
     "run_versions",
 ]
 
 VALIDATION_MODES = ("each", "once", "off")
+# the order of the loop's stages in tables: setup (version 0), then each version's stages
+STAGE_ORDER = (
+    "split",
+    "infer_schema",
+    "baseline",
+    "validate_data",
+    "train",
+    "evaluate",
+    "evaluate_production",
+    "validate_model",
+    "deploy",
+    "monitor",
+)
 DEPLOYED = "deployed"
 ALREADY_DEPLOYED = "already deployed"  # the registry held this model: nothing new was stored
+
+
+def stage_rank(stage: str) -> int:
+    """The place of ``stage`` in :data:`STAGE_ORDER` (unknown stages last)."""
+    return rank_in(stage, STAGE_ORDER)
+
+
+# the engine fingerprints what the loop's stages exchange by content, once per run: data by
+# mlcicd.data.fingerprint, fitted estimators by their skops content (a TrainedModel gives its
+# own); the functions are looked up at each call, so a test may watch them
+def _is_estimator(value: Any) -> bool:
+    return hasattr(value, "get_params") and hasattr(value, "fit") and not isinstance(value, type)
+
+
+def _frame_fingerprint(value: pd.DataFrame | pd.Series) -> str:
+    frame = value.to_frame() if isinstance(value, pd.Series) else value
+    return "frame:" + _data.fingerprint(frame)
+
+
+register_fingerprinter(lambda v: isinstance(v, pd.DataFrame | pd.Series), _frame_fingerprint)
+register_fingerprinter(_is_estimator, lambda model: "model:" + _training.model_fingerprint(model))
+
+
+# ------------------------------------------------------------------------------ the loop's data
+
+
+@dataclass(frozen=True)
+class Production:
+    """The model in production: its label (a registry version, or the loop's version number
+    without a registry), the model, and its metrics per data version (filled as it is scored)."""
+
+    version: int | None = None
+    model: Any = None
+    metrics: dict[int, dict] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """What the loop trains and monitors on: the data versions, the label column, the holdout
+    share of each split and the monitored batch (None: the holdout)."""
+
+    frames: list[pd.DataFrame]
+    target: str = TARGET
+    holdout: float = 0.25
+    monitor_batch: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """When to validate data (one of :data:`VALIDATION_MODES`) and what the gate asks."""
+
+    validation: str = "each"
+    thresholds: Mapping[str, float] | None = None
+    tolerance: float = 0.01
+
+
+@dataclass(frozen=True)
+class Storage:
+    """Where models go (a registry, or None) and where stage outputs are reused from."""
+
+    registry: Registry | None = None
+    cache: StageCache | None = None
 
 
 # ---------------------------------------------------------------------------------- the result
@@ -99,6 +179,7 @@ class PipelineResult(RecordTables):
     data_reports: dict[int, Any]
     specs: dict[int, Any]
     production: int | None
+    stage_order: ClassVar[tuple[str, ...]] = STAGE_ORDER
 
     def summary_table(self) -> str:
         n = len(self.outcomes)
@@ -132,13 +213,11 @@ class PipelineResult(RecordTables):
 
 
 def _check_versions(versions: Any, seed: Any) -> list[ModelSpec]:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise InputError(f"seed={seed!r}: expected an integer")
-    if isinstance(versions, numbers.Integral) and not isinstance(versions, bool):
-        if versions < 1:
-            raise InputError(f"versions={versions}: expected at least 1 model version")
+    check_int(seed, "seed")
+    if is_int(versions):
+        versions = check_int(versions, "versions", low=1)
         grid = st.default_grid()
-        return [grid[i % len(grid)] for i in range(int(versions))]
+        return [grid[i % len(grid)] for i in range(versions)]
     if isinstance(versions, str | bytes) or not isinstance(versions, Sequence) or not versions:
         raise InputError("versions: expected a number of versions or a non-empty list of ModelSpec")
     specs = []
@@ -173,13 +252,17 @@ def _check_data(data: Any, target: str, monitor_batch: Any) -> list[pd.DataFrame
     return list(frames)
 
 
-def _check_options(validation: Any, thresholds: Any, tolerance: Any) -> None:
-    if validation not in VALIDATION_MODES:
-        allowed = ", ".join(VALIDATION_MODES)
-        raise InputError(f"validation={validation!r}: expected one of {allowed}")
+def _check_policy(policy: Policy) -> Policy:
+    check_choice(policy.validation, "validation", VALIDATION_MODES)
     # the gate checks thresholds and tolerance at its boundary: ask it once, up front
     perfect, trivial = {"accuracy": 1.0}, {"accuracy": 0.0}
-    quality_gate(perfect, baseline_metrics=trivial, thresholds=thresholds, tolerance=tolerance)
+    quality_gate(
+        perfect,
+        baseline_metrics=trivial,
+        thresholds=policy.thresholds,
+        tolerance=policy.tolerance,
+    )
+    return policy
 
 
 def _open_registry(registry: Any) -> Registry | None:
@@ -198,10 +281,13 @@ def _open_registry(registry: Any) -> Registry | None:
 class _Loop:
     """The state of one :func:`run_versions` call, driven by its methods in order."""
 
-    def __init__(self, specs, frames, target, registry, cache, fps):
+    def __init__(
+        self, specs: list[ModelSpec], data: DataOptions, storage: Storage, fps: Fingerprints
+    ):
         self.specs = dict(enumerate(specs, start=1))
-        self.frames, self.target, self.registry, self.cache = frames, target, registry, cache
-        self.fps = fps
+        self.data, self.fps = data, fps
+        self.frames, self.target = data.frames, data.target
+        self.registry, self.cache = storage.registry, storage.cache
         self.records: list[StageRecord] = []
         self.splits: list[tuple[pd.DataFrame, pd.DataFrame]] = []
         self.baselines: list[dict] = []
@@ -211,8 +297,7 @@ class _Loop:
         self.outcomes: dict[int, str] = {}
         self.decisions: dict[int, Any] = {}
         self.deployed: list[int] = []
-        # the production model: its label, the TrainedModel, its metrics per data version
-        self.production: tuple[int | None, Any, dict[int, dict]] = (None, None, {})
+        self.production = Production()
 
     def data_index(self, version: int) -> int:
         return (version - 1) % len(self.frames)
@@ -224,8 +309,8 @@ class _Loop:
             raise InputError(f"pipeline setup: {stage.name} failed: {run.records[0].detail}")
         return run.values[stage.name]
 
-    def setup(self, holdout: float, seed: int, need_schema: bool) -> None:
-        stages = st.setup_stages(holdout, seed)
+    def setup(self, seed: int, need_schema: bool) -> None:
+        stages = st.setup_stages(self.data.holdout, seed)
         for df in self.frames:
             train, test = self._setup(stages["split"], {"df": df, "target": self.target})
             self.splits.append((train, test))
@@ -235,12 +320,13 @@ class _Loop:
             context = {"train_data": self.splits[0][0], "target": self.target}
             self.schema = self._setup(stages["infer_schema"], context)
 
-    def context(self, version: int, seed: int, monitor_batch: pd.DataFrame | None) -> dict:
+    def context(self, version: int, seed: int) -> dict:
         train, holdout = self.splits[self.data_index(version)]
+        monitor_batch = self.data.monitor_batch
         return {
             "train_data": train,
             # hashed once per run (and shared with the cache keys), not again by every training
-            "train_fingerprint": self.fps.of(train).removeprefix("frame:"),
+            "train_fingerprint": str(self.fps.of(train)).removeprefix("frame:"),
             "holdout": holdout,
             "current": holdout if monitor_batch is None else monitor_batch,
             "target": self.target,
@@ -264,21 +350,22 @@ class _Loop:
                 after = "after validate_data failed"
                 self.records += skipped(st.WORKER_STAGES + st.DRIVER_STAGES, v, after)
 
-    def train(self, contexts: dict[int, dict], parallel: tuple) -> None:
+    def train(self, contexts: dict[int, dict], execution: Execution) -> None:
         stages = st.worker_stages()
         jobs = []
         for v, ctx in contexts.items():
             if v not in self.outcomes:
                 plan = plan_stages(stages, ctx, self.cache, self.fps)
                 needed = {name for s in plan.missing(stages) for _, name, _ in s.bindings}
-                jobs.append((stages, {k: ctx[k] for k in needed if k in ctx}, plan, v))
-        for job, run in zip(jobs, execute_many(jobs, *parallel), strict=True):
+                inputs = {k: ctx[k] for k in needed if k in ctx}
+                jobs.append(Job(stages=stages, inputs=inputs, plan=plan, version=v))
+        for job, run in zip(jobs, execute_many(jobs, execution), strict=True):
             store_results(run, self.cache)
-            self.runs[job[3]] = run
+            self.runs[job.version] = run
             self.records += run.records
 
-    def gate_and_deploy(self, contexts: dict[int, dict], thresholds, tolerance) -> None:
-        stages = st.driver_stages(thresholds, tolerance)
+    def gate_and_deploy(self, contexts: dict[int, dict], policy: Policy) -> None:
+        stages = st.driver_stages(policy.thresholds, policy.tolerance)
         for v in sorted(self.runs):
             values = self.runs[v].values
             if "evaluate" not in values:  # train or evaluate failed (a failed monitor may pass)
@@ -304,7 +391,7 @@ class _Loop:
                 number = getattr(deployed, "version", deployed)
                 self.deployed.append(number)
                 scored = {self.data_index(v): values["evaluate"]}
-                self.production = (number, values["train"], scored)
+                self.production = Production(number, values["train"], scored)
                 outcome = (
                     ALREADY_DEPLOYED if getattr(deployed, "already_deployed", False) else DEPLOYED
                 )
@@ -312,7 +399,7 @@ class _Loop:
 
     def _production_metrics(self, v: int, ctx: dict) -> dict | None:
         """The production model's metrics on this version's holdout (scored once per holdout)."""
-        _, model, scored = self.production
+        model, scored = self.production.model, self.production.metrics
         d = self.data_index(v)
         if model is None or d in scored:
             return scored.get(d)
@@ -330,7 +417,7 @@ class _Loop:
         """Put the production model's holdout scores (its ``evaluate`` results) into the cache
         under ``evaluate_production``'s key: the next run starts from this model and then
         finds its scores there instead of loading the model to score it again."""
-        number, model, scored = self.production
+        model, scored = self.production.model, self.production.metrics
         if self.cache is None or self.registry is None or model is None:
             return
         stage = st.production_stage()
@@ -343,7 +430,7 @@ class _Loop:
 
     def result(self, hits: int, misses: int) -> PipelineResult:
         records = sorted(self.records, key=lambda r: (r.version, stage_rank(r.stage)))
-        table = count_executions(records)
+        table = count_executions(records, STAGE_ORDER)
         counts = {stage: 0 for stage in STAGE_ORDER} | {s: c["executed"] for s, c in table.items()}
         ran = {(r.version, r.stage) for r in records if not r.cached and r.outcome != SKIPPED}
         counts["cycles"] = sum({(v, "train"), (v, "validate_model")} <= ran for v in self.specs)
@@ -360,7 +447,7 @@ class _Loop:
             drift={v: r.values["monitor"] for v, r in runs if "monitor" in r.values},
             data_reports={v: r for v, r in self.reports.items() if r is not None},
             specs=dict(self.specs),
-            production=self.production[0],
+            production=self.production.version,
         )
 
 
@@ -396,20 +483,33 @@ def run_versions(
     """
     specs = _check_versions(versions, seed)
     frames = _check_data(data, target, monitor_batch)
-    _check_options(validation, thresholds, tolerance)
-    check_backend(n_jobs, backend, scheduler)
-    registry = _open_registry(registry)
-    before = (cache.hits, cache.misses) if cache is not None else (0, 0)
+    inputs = DataOptions(frames, target, holdout, monitor_batch)
+    policy = _check_policy(Policy(validation, thresholds, tolerance))
+    execution = Execution(n_jobs, backend, scheduler, progress).check()
+    storage = Storage(_open_registry(registry), cache)
+    return _run(specs, inputs, policy, execution, storage, seed)
 
-    loop = _Loop(specs, frames, target, registry, cache, Fingerprints())
-    loop.setup(holdout, seed, need_schema=validation != "off" or registry is not None)
+
+def _run(
+    specs: list[ModelSpec],
+    data: DataOptions,
+    policy: Policy,
+    execution: Execution,
+    storage: Storage,
+    seed: int,
+) -> PipelineResult:
+    """The loop over checked options: setup, then each phase for every version."""
+    registry, cache = storage.registry, storage.cache
+    before = (cache.hits, cache.misses) if cache is not None else (0, 0)
+    loop = _Loop(specs, data, storage, Fingerprints())
+    loop.setup(seed, need_schema=policy.validation != "off" or registry is not None)
     if registry is not None and "production" in registry.aliases():
         # loaded only if a stage needs the estimator (a re-run takes its scores from the cache)
-        loop.production = (registry.aliases()["production"], registry.load_stored(), {})
-    contexts = {v: loop.context(v, seed, monitor_batch) for v in loop.specs}
-    loop.validate_data(contexts, validation)
-    loop.train(contexts, (n_jobs, backend, scheduler, progress))
-    loop.gate_and_deploy(contexts, thresholds, tolerance)
+        loop.production = Production(registry.aliases()["production"], registry.load_stored())
+    contexts = {v: loop.context(v, seed) for v in loop.specs}
+    loop.validate_data(contexts, policy.validation)
+    loop.train(contexts, execution)
+    loop.gate_and_deploy(contexts, policy)
     loop.remember_production_scores(contexts)
     after = (cache.hits, cache.misses) if cache is not None else (0, 0)
     return loop.result(after[0] - before[0], after[1] - before[1])

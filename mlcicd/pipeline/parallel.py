@@ -1,6 +1,7 @@
 """Running planned stages in parallel: joblib in local processes, or a dask cluster.
 
-A job is ``(stages, context, plan, version)`` for :func:`mlcicd.pipeline.runner.execute_stages`: the
+A :class:`Job` is the stages, their inputs, a plan and a version for
+:func:`mlcicd.pipeline.runner.execute_stages`: the
 driver has already looked the stages up in the cache, so a worker only computes (it never sees
 the cache) and sends back the outputs and records. Jobs come back in the order they were given.
 
@@ -11,23 +12,55 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from mlcicd.checks import check_choice, is_int
 from mlcicd.errors import InputError
-from mlcicd.pipeline.runner import RunRecord, execute_stages
+from mlcicd.pipeline.runner import Plan, RunRecord, Stage, execute_stages
 
 BACKENDS = ("loky", "threading", "dask")
 
 
+@dataclass(frozen=True)
+class Execution:
+    """How the costly stages run: ``n_jobs`` workers of ``backend`` (None: in this process when
+    ``n_jobs=1``, else loky), a dask ``scheduler``, and a progress bar or not."""
+
+    n_jobs: int = 1
+    backend: str | None = None
+    scheduler: Any = None
+    progress: bool = False
+
+    def check(self) -> Execution:
+        """``self`` if its options are usable, else :class:`InputError` naming the bad one."""
+        check_backend(self.n_jobs, self.backend, self.scheduler)
+        return self
+
+
+@dataclass(frozen=True)
+class Job:
+    """One call of :func:`~mlcicd.pipeline.runner.execute_stages`: the stages, the inputs they
+    read, the plan (cache keys and hits) and the version the records are labelled with."""
+
+    stages: Sequence[Stage]
+    inputs: Mapping[str, Any]
+    plan: Plan
+    version: int
+
+
+def _execute(job: Job) -> RunRecord:
+    return execute_stages(job.stages, job.inputs, job.plan, job.version)
+
+
 def check_backend(n_jobs: Any, backend: Any, scheduler: Any) -> None:
     """``InputError`` for a bad ``n_jobs``/``backend``/``scheduler``, or dask not installed."""
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+    if not is_int(n_jobs) or n_jobs == 0:
         raise InputError(
-            f"n_jobs={n_jobs!r}: expected a positive number of workers or -1 (all cores)"
+            f"n_jobs must be a positive number of workers or -1 (all cores), got {n_jobs!r}"
         )
-    if backend is not None and backend not in BACKENDS:
-        raise InputError(f"backend={backend!r}: expected None or one of {', '.join(BACKENDS)}")
+    check_choice(backend, "backend", (None, *BACKENDS))
     if scheduler is not None and backend != "dask":
         raise InputError("scheduler: only used with backend='dask'")
     if backend == "dask":
@@ -67,40 +100,35 @@ def _dask(scheduler: Any) -> Iterator[Any]:
         yield client
 
 
-def execute_many(
-    jobs: Sequence[tuple],
-    n_jobs: int = 1,
-    backend: str | None = None,
-    scheduler: Any = None,
-    progress: bool = False,
-) -> list[RunRecord]:
-    """``execute_stages(*job)`` for every job, in order.
+def execute_many(jobs: Sequence[Job], execution: Execution = Execution()) -> list[RunRecord]:
+    """Every job's run, in order.
 
     ``n_jobs=1`` without a backend runs in this process; otherwise ``joblib.Parallel`` with the
     backend (default loky). With ``backend="dask"`` and ``n_jobs=1`` every dask worker is used.
     """
     from tqdm.auto import tqdm
 
+    n_jobs, backend, progress = execution.n_jobs, execution.backend, execution.progress
     if not jobs:
         return []
     out: list[RunRecord] = []
     with tqdm(total=len(jobs), desc="versions", unit="version", disable=not progress) as bar:
         if n_jobs == 1 and backend is None:
             for job in jobs:
-                out.append(execute_stages(*job))
+                out.append(_execute(job))
                 bar.update()
             return out
         import joblib
 
         with contextlib.ExitStack() as stack:
             if backend == "dask":
-                client = stack.enter_context(_dask(scheduler))
+                client = stack.enter_context(_dask(execution.scheduler))
                 stack.enter_context(joblib.parallel_config(backend="dask", client=client))
                 n_jobs = -1 if n_jobs == 1 else n_jobs
             else:
                 stack.enter_context(joblib.parallel_config(backend=backend or "loky"))
             parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator")
-            for run in parallel(joblib.delayed(execute_stages)(*job) for job in jobs):
+            for run in parallel(joblib.delayed(_execute)(job) for job in jobs):
                 out.append(run)
                 bar.update()
     return out

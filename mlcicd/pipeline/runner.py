@@ -24,7 +24,7 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -32,19 +32,6 @@ from mlcicd.errors import InputError
 from mlcicd.pipeline.cache import Fingerprints, StageCache, canonical_fingerprint, stage_key
 
 OK, FAILED, REJECTED, SKIPPED = "ok", "failed", "rejected", "skipped"
-# the order of stages in tables: setup (version 0), then the seed's loop for each version
-STAGE_ORDER = (
-    "split",
-    "infer_schema",
-    "baseline",
-    "validate_data",
-    "train",
-    "evaluate",
-    "evaluate_production",
-    "validate_model",
-    "deploy",
-    "monitor",
-)
 
 Verdict = Callable[[Any], "tuple[str, str] | None"]
 
@@ -101,7 +88,7 @@ class Stage:
         object.__setattr__(self, "bindings", bindings)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StageRecord:
     """One stage execution; ``seconds`` is 0 for a cached or skipped stage.
 
@@ -118,6 +105,27 @@ class StageRecord:
     fingerprints: tuple[tuple[str, str], ...] = ()
     key: str | None = None
 
+    @classmethod
+    def skipped(
+        cls,
+        stage: str,
+        version: int,
+        detail: str,
+        fingerprints: tuple[tuple[str, str], ...] = (),
+        key: str | None = None,
+    ) -> StageRecord:
+        """The record of a stage that never got to run (``detail`` says why)."""
+        return cls(
+            stage=stage,
+            version=version,
+            seconds=0.0,
+            cached=False,
+            outcome=SKIPPED,
+            detail=detail,
+            fingerprints=fingerprints,
+            key=key,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "stage": self.stage,
@@ -131,24 +139,34 @@ class StageRecord:
         }
 
 
-def stage_rank(stage: str) -> int:
-    return STAGE_ORDER.index(stage) if stage in STAGE_ORDER else len(STAGE_ORDER)
+def stage_rank(stage: str, order: Sequence[str] = ()) -> int:
+    """The place of ``stage`` in ``order``; a stage not in it comes after all that are (a stable
+    sort by this rank keeps such stages in the order they first ran)."""
+    return order.index(stage) if stage in order else len(order)
 
 
-def count_executions(records: Iterable[StageRecord]) -> dict[str, dict[str, int]]:
-    """Per stage: how often it really ran (``executed``) and came from the cache (``cached``)."""
+def count_executions(
+    records: Iterable[StageRecord], order: Sequence[str] = ()
+) -> dict[str, dict[str, int]]:
+    """Per stage: how often it really ran (``executed``), came from the cache (``cached``) or
+    was skipped; stages in ``order``, then the others in the order they first appear."""
     out: dict[str, dict[str, int]] = {}
     for r in records:
         row = out.setdefault(r.stage, {"executed": 0, "cached": 0, "skipped": 0})
         kind = "skipped" if r.outcome == SKIPPED else "cached" if r.cached else "executed"
         row[kind] += 1
-    return dict(sorted(out.items(), key=lambda kv: stage_rank(kv[0])))
+    return dict(sorted(out.items(), key=lambda kv: stage_rank(kv[0], order)))
 
 
 class RecordTables:
-    """Tables over ``self.records`` shared by :class:`RunRecord` and the loop's result."""
+    """Tables over ``self.records`` shared by :class:`RunRecord` and the loop's result.
+
+    ``stage_order``: the order of stages in the tables; the engine knows no stages, so it is
+    empty here (the order the stages first ran) and a domain's result sets its own.
+    """
 
     records: Sequence[StageRecord]
+    stage_order: ClassVar[tuple[str, ...]] = ()
 
     def to_frame(self, fingerprints: bool = False) -> pd.DataFrame:
         """One row per stage record: version, stage, seconds, cached, outcome, detail.
@@ -169,13 +187,13 @@ class RecordTables:
     def stage_totals(self) -> dict[str, float]:
         """Seconds per stage, summed over the records, in pipeline order."""
         totals: dict[str, float] = {}
-        for r in sorted(self.records, key=lambda r: stage_rank(r.stage)):
+        for r in sorted(self.records, key=lambda r: stage_rank(r.stage, self.stage_order)):
             totals[r.stage] = totals.get(r.stage, 0.0) + r.seconds
         return totals
 
     def summary_table(self) -> str:
         """A plain-text table: per stage, runs, cached, skipped, seconds and share of the total."""
-        counts = count_executions(self.records)
+        counts = count_executions(self.records, self.stage_order)
         totals = self.stage_totals()
         whole = sum(totals.values())
         width = max([len("total"), *(len(s) for s in totals)])
@@ -313,7 +331,7 @@ def execute_stages(
     for stage in stages:
         key, prints = plan.keys.get(stage.name), plan.fingerprints.get(stage.name, ())
         if stop:
-            records.append(StageRecord(stage.name, version, 0.0, False, SKIPPED, stop, prints, key))
+            records.append(StageRecord.skipped(stage.name, version, stop, prints, key))
             continue
         cached = stage.name in plan.hits
         if cached:
@@ -327,7 +345,14 @@ def execute_stages(
                 seconds = perf_counter() - start
                 records.append(
                     StageRecord(
-                        stage.name, version, seconds, False, FAILED, _message(exc), prints, key
+                        stage=stage.name,
+                        version=version,
+                        seconds=seconds,
+                        cached=False,
+                        outcome=FAILED,
+                        detail=_message(exc),
+                        fingerprints=prints,
+                        key=key,
                     )
                 )
                 stop = f"after {stage.name} failed"
@@ -336,7 +361,16 @@ def execute_stages(
         values[stage.name] = produced[stage.name] = value
         outcome, detail = (stage.verdict(value) if stage.verdict else None) or (OK, "")
         records.append(
-            StageRecord(stage.name, version, seconds, cached, outcome, detail, prints, key)
+            StageRecord(
+                stage=stage.name,
+                version=version,
+                seconds=seconds,
+                cached=cached,
+                outcome=outcome,
+                detail=detail,
+                fingerprints=prints,
+                key=key,
+            )
         )
         if outcome != OK:
             stop = f"after {stage.name} {outcome}"
@@ -374,4 +408,4 @@ def run_stages(
 
 def skipped(names: Iterable[str], version: int, detail: str) -> list[StageRecord]:
     """Records for stages that never got to run."""
-    return [StageRecord(name, version, 0.0, False, SKIPPED, detail) for name in names]
+    return [StageRecord.skipped(name, version, detail) for name in names]

@@ -13,8 +13,8 @@ STEM = "06_performance_analysis"
 CI = ci_parameters(NOTEBOOKS / f"{STEM}.ipynb")
 
 
-def test_seed_table_counts_one_cycle_per_version(run):
-    table = run.results["seed_table"]
+def test_cost_table_counts_one_cycle_per_version(run):
+    table = run.results["cost_table"]
     assert table["n"] == CI["versions_ns"]
     assert table["cycles"] == table["n"]
     assert all(s > 0 for s in table["seconds"])

@@ -12,7 +12,7 @@ import pytest
 from mlcicd.errors import InputError
 from mlcicd.lessons import performance as perf
 from mlcicd.measure.growth import fit_exponent
-from mlcicd.measure.scaling import seed_table, sweep_versions
+from mlcicd.measure.scaling import cost_table, sweep_versions
 from mlcicd.pipeline import run_versions
 
 matplotlib.use("Agg")
@@ -24,9 +24,9 @@ def _axes():
     return plt.subplots()
 
 
-def test_seed_rows_are_json_ready(small):
-    table = seed_table(sweep_versions((1, 2), data=small, spec="dummy", **QUICK))
-    rows = perf.seed_rows(table)
+def test_cost_rows_are_json_ready(small):
+    table = cost_table(sweep_versions((1, 2), data=small, spec="dummy", **QUICK))
+    rows = perf.cost_rows(table)
     assert (rows["n"], rows["cycles"]) == ([1, 2], [1, 2])
     assert all(type(v) is float for v in rows["seconds"] + rows["seconds_per_version"])
     assert rows["seconds_per_version"][1] == pytest.approx(rows["seconds"][1] / 2)
@@ -122,7 +122,7 @@ def test_question_bank_hides_answers_and_gives_feedback_to_every_wrong_option():
 
 def test_record_results_writes_what_the_tests_read(tmp_path, small):
     sweep = sweep_versions((1, 2, 3), data=small, spec="dummy", **QUICK)
-    table = seed_table(sweep)
+    table = cost_table(sweep)
     demo = run_versions(2, data=small)
     explorer = perf.loop_explorer(versions=2, rows=200)
     explorer.update()
@@ -133,6 +133,6 @@ def test_record_results_writes_what_the_tests_read(tmp_path, small):
     saved = json.loads(path.read_text())
     assert saved["plain_loop"] == plain
     assert saved["demo"]["versions"] == 2 and saved["demo"]["counts"]["train"] == 2
-    assert saved["seed_table"]["cycles"] == [1, 2, 3]
+    assert saved["cost_table"]["cycles"] == [1, 2, 3]
     assert saved["exponent_operations"] == pytest.approx(1.0)
     assert (saved["explorer"]["runs"], saved["explorer"]["cycles"]) == (1, 2)

@@ -86,8 +86,8 @@ def test_cells_count_rows_times_columns_read(versions, small_data):
     assert monitor.to_dict() == {n: n * (len(train) + len(holdout)) * cols for n in NS}
 
 
-def test_seed_table(versions):
-    table = scaling.seed_table(versions)
+def test_cost_table(versions):
+    table = scaling.cost_table(versions)
     assert list(table.columns) == [
         "n versions",
         "training + validation cycles",
@@ -109,7 +109,7 @@ def test_exponent_of_operation_counts_is_one(versions):
 
 def test_default_grid_versions_are_counted(small_data):
     df = scaling.sweep_versions((1, 2), data=small_data, **SMALL)  # logistic regressions
-    assert scaling.seed_table(df)["training + validation cycles"].tolist() == [1, 2]
+    assert scaling.cost_table(df)["training + validation cycles"].tolist() == [1, 2]
 
 
 # ---------------------------------------------------------------------------- validation
@@ -132,7 +132,7 @@ def test_validations_counted_per_mode(validation, small_data):
 
 
 def test_validation_mode_is_checked():
-    with pytest.raises(InputError, match="modes: 'twice' is not one of each, once, off"):
+    with pytest.raises(InputError, match="modes must be one of 'each', 'once', 'off', got 'twice'"):
         scaling.sweep_validation((1, 2), modes=("each", "twice"), **SMALL)
 
 
@@ -169,13 +169,35 @@ def test_features_and_complexity_sweeps():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: scaling.sweep_versions((), **SMALL), "ns: expected a non-empty list"),
-        (lambda: scaling.sweep_versions((1, 0), **SMALL), "ns: 0 is not a whole number >= 1"),
-        (lambda: scaling.sweep_versions("10", **SMALL), "ns: expected a non-empty list"),
-        (lambda: scaling.sweep_versions((1,), validation="x", **SMALL), "validation: 'x'"),
-        (lambda: scaling.sweep_data_size((5,), **SMALL), "rows: 5 is not a whole number >= 20"),
+        (
+            lambda: scaling.sweep_versions((), **SMALL),
+            "ns must be a non-empty list of ints >= 1, got \\(\\)",
+        ),
+        (
+            lambda: scaling.sweep_versions((1, 0), **SMALL),
+            r"ns must be a non-empty list of ints >= 1, got \(1, 0\)",
+        ),
+        (
+            lambda: scaling.sweep_versions("10", **SMALL),
+            "ns must be a non-empty list of ints >= 1, got '10'",
+        ),
+        (
+            lambda: scaling.sweep_versions((1,), validation="x", **SMALL),
+            "validation must be one of 'each', 'once', 'off', got 'x'",
+        ),
+        (
+            lambda: scaling.sweep_data_size((5,), **SMALL),
+            r"rows must be a non-empty list of ints >= 20, got \(5,\)",
+        ),
         (lambda: scaling.sweep_versions((1,), spec="svm", **SMALL), "'svm'"),
-        (lambda: scaling.sweep_versions((1,), repeats=0, **SMALL), "repeats: 0"),
+        (
+            lambda: scaling.sweep_versions((1,), repeats=0, **SMALL),
+            "repeats must be an int >= 1, got 0",
+        ),
+        (
+            lambda: scaling.sweep_features((2,), repets=2, **SMALL),
+            "sweep_features: unknown option 'repets' \\(expected one of repeats, holdout",
+        ),
         (
             lambda: scaling.sweep_complexity((1,), param="depth", rows=50, **SMALL),
             "no hyper-parameter 'depth'",

@@ -249,10 +249,10 @@ def test_a_foreign_folder_is_refused_untouched(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"data_rows": -1}, "data_rows: must not be negative, got -1"),
-        ({"data_rows": "10"}, "data_rows: must be a whole number, got '10'"),
-        ({"data_rows": 1.5}, "data_rows: must be a whole number"),
-        ({"seed": True}, "seed: must be a whole number"),
+        ({"data_rows": -1}, "data_rows must be an int >= 0, got -1"),
+        ({"data_rows": "10"}, "data_rows must be an int >= 0, got '10'"),
+        ({"data_rows": 1.5}, "data_rows must be an int >= 0, got 1.5"),
+        ({"seed": True}, "seed must be an int >= 0, got True"),
     ],
 )
 def test_bad_run_parameters(tmp_path, kwargs, message):
@@ -266,7 +266,7 @@ def test_bad_run_parameters(tmp_path, kwargs, message):
     [
         (((),), {}, "data_rows: empty; give at least one value"),
         ((100,), {}, "data_rows: expected a list of row counts"),
-        (((10, -5),), {}, "data_rows: must not be negative, got -5"),
+        (((10, -5),), {}, "data_rows must be an int >= 0, got -5"),
         (((10,),), {"repeats": 0}, "repeats: must be at least 1, got 0"),
     ],
 )
@@ -340,9 +340,9 @@ def test_code_sweep_counts_files_lines_and_tests_and_keeps_the_data_fixed(tmp_pa
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"code_modules": -2}, "code_modules: must not be negative, got -2"),
+        ({"code_modules": -2}, "code_modules must be an int >= 0, got -2"),
         ({"code_modules": 2, "tests_per_module": 0}, "tests_per_module: must be at least 1"),
-        ({"tests_per_module": 1.5}, "tests_per_module: must be a whole number"),
+        ({"tests_per_module": 1.5}, "tests_per_module must be an int >= 0, got 1.5"),
     ],
 )
 def test_bad_code_size_parameters(tmp_path, kwargs, message):

@@ -79,7 +79,7 @@ def test_penguins_like_table():
     small = penguins_like(n=30, seed=2)
     assert len(small) == 30 and set(small["species"]) == {"Adelie", "Chinstrap", "Gentoo"}
     assert load_dataset("penguins_like").equals(df)
-    with pytest.raises(InputError, match="n=2"):
+    with pytest.raises(InputError, match="n must be an int >= 3, got 2"):
         penguins_like(n=2)
 
 

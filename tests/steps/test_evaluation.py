@@ -186,7 +186,7 @@ def test_a_missing_roc_auc_fails_its_threshold():
         ({"accuracy": 1.5}, 0.01, r"accuracy must be a number in \[0, 1\]"),
         ({"accuracy": "high"}, 0.01, "accuracy must be a number"),
         ({}, 0.01, "non-empty"),
-        ({"accuracy": 0.9}, -0.1, "tolerance: must be a finite number >= 0"),
+        ({"accuracy": 0.9}, -0.1, "tolerance must be a finite number >= 0, got -0.1"),
     ],
 )
 def test_bad_gate_settings(thresholds, tolerance, match):
@@ -469,7 +469,7 @@ def test_required_significance_needs_the_comparison():
         )
     # without production there is nothing to compare, and nothing is needed
     assert quality_gate({"accuracy": 0.95}, baseline_metrics=BASE, require_significance=True)
-    with pytest.raises(InputError, match="require_significance: expected True or False, got 'yes'"):
+    with pytest.raises(InputError, match="require_significance must be True or False, got 'yes'"):
         quality_gate({"accuracy": 0.95}, baseline_metrics=BASE, require_significance="yes")
 
 
@@ -513,7 +513,7 @@ def test_validate_model_with_required_significance(data, lr, stump):
     # the verdict on the regression follows the paired test exactly
     assert regression.passed is (not plain.comparison.significant)
     assert not plain.checks[1].passed
-    with pytest.raises(InputError, match="alpha=1.5: expected a number strictly between"):
+    with pytest.raises(InputError, match=r"alpha must be a number in \(0, 1\), got 1.5"):
         validate_model(stump, holdout, "target", production_model=lr, alpha=1.5)
-    with pytest.raises(InputError, match="require_significance: expected True or False"):
+    with pytest.raises(InputError, match="require_significance must be True or False"):
         validate_model(stump, holdout, "target", require_significance=1)

@@ -289,7 +289,7 @@ def test_regression_labels_with_infinities_or_constant_are_refused(diabetes):
         train_model(bad, "target")
     with pytest.raises(InputError, match="target column 'target' is constant"):
         train_model(diabetes.assign(target=1.5), "target", task="regression")
-    with pytest.raises(InputError, match="task 'ranking'"):
+    with pytest.raises(InputError, match="task must be one of .*, got 'ranking'"):
         train_model(diabetes, "target", task="ranking")
 
 

@@ -69,9 +69,9 @@ def test_infer_schema_types_ranges_and_categories(schema):
 def test_infer_schema_rejects_bad_arguments(ref):
     with pytest.raises(InputError, match="'label'"):
         infer_schema(ref, target="label")
-    with pytest.raises(InputError, match="slack=-1"):
+    with pytest.raises(InputError, match="slack must be a finite number >= 0, got -1"):
         infer_schema(ref, slack=-1)
-    with pytest.raises(InputError, match="max_categories"):
+    with pytest.raises(InputError, match="max_categories must be an int >= 0, got 2.5"):
         infer_schema(ref, max_categories=2.5)
     with pytest.raises(InputError, match="duplicate column names: x"):
         infer_schema(pd.concat([ref, ref[["x"]]], axis=1))
