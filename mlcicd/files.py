@@ -76,7 +76,7 @@ def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
         ) from None
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it onto ``path``.
 
     If ``write`` raises, the temporary file is removed and ``path`` is untouched.

@@ -395,6 +395,7 @@ def _test_features(
         if drift is None:
             empty.append(label)
             kind = _kind(reference[name])
+            assert kind is not None  # _feature_drift refused a column it cannot compare
             method = METHODS[kind, small]
             drift = FeatureDrift(
                 label, kind, method, None, None, threshold, None, "significant", True

@@ -663,7 +663,7 @@ def canonical_skops_digest(data: bytes, key: str | None = None) -> str:
             return [canon(item) for item in node]
         if not isinstance(node, dict):
             return node
-        out = {}
+        out: dict[str, Any] = {}
         for key, value in node.items():
             if key == "__id__":
                 out[key] = ids.setdefault(value, len(ids))

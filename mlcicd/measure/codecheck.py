@@ -81,7 +81,7 @@ def find_lint_problems(
 def _name_problems(tree: ast.Module, rel: str) -> list[LintFinding]:
     imports: dict[str, int] = {}  # bound name -> line of its import
     bound, loaded, star = set(), [], False
-    exported = set()
+    exported: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             if isinstance(node, ast.ImportFrom) and node.module == "__future__":
@@ -114,7 +114,11 @@ def _name_problems(tree: ast.Module, rel: str) -> list[LintFinding]:
         elif isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
         ):
-            exported.update(e.value for e in ast.walk(node.value) if isinstance(e, ast.Constant))
+            exported.update(
+                e.value
+                for e in ast.walk(node.value)
+                if isinstance(e, ast.Constant) and isinstance(e.value, str)
+            )
     used = {node.id for node in loaded}
     out = [
         LintFinding(rel, line, "F401", f"{name!r} imported but unused")

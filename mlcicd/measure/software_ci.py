@@ -344,7 +344,7 @@ def _checks_source(name: str, coefficients: list[list[int]]) -> str:
     for j, (a, b, c, m) in enumerate(coefficients):
         # the expected values come from the expanded formula, not from the code under test
         cases = [(x, (a * x**2 + b * x + c) % (m + 1000)) for x in (0, 7, 123)]
-        lines += ["" if j else None, f"    def test_f{j}(self):"]
+        lines += [*([""] if j else []), f"    def test_f{j}(self):"]
         lines += [f"        self.assertEqual({name}_f{j}({x}), {y})" for x, y in cases]
     return "\n".join(line for line in lines if line is not None) + "\n"
 
@@ -433,6 +433,7 @@ def run_unit_tests(app_dir: str | os.PathLike) -> StepResult:
         spec = importlib.util.spec_from_file_location(
             name, app / "__init__.py", submodule_search_locations=[str(app)]
         )
+        assert spec is not None and spec.loader is not None  # a file location always has both
         package = importlib.util.module_from_spec(spec)
         sys.modules[name] = package
         try:

@@ -112,7 +112,7 @@ class Fingerprints:
     """
 
     def __init__(self) -> None:
-        self._memo: dict[int, tuple[Any, str]] = {}
+        self._memo: dict[int, tuple[Any, str | None]] = {}
         self._code: dict[Any, str] = {}
 
     def of(self, value: Any) -> str | None:

@@ -139,6 +139,7 @@ class _Encoder:
                 raise Unstorable(f"column dtype {s.dtype}")
             columns.append({"name": self.encode(name), **col})
         index = df.index
+        idx: dict[str, Any]
         if type(index) is pd.RangeIndex:
             idx = {"range": [index.start, index.stop, index.step]}
         elif isinstance(index.dtype, np.dtype) and not index.dtype.hasobject and index.nlevels == 1:
@@ -208,7 +209,7 @@ class _Decoder:
             cls: Any = importlib.import_module(module)
             for part in qualname.split("."):
                 cls = getattr(cls, part)
-            if not dataclasses.is_dataclass(cls):
+            if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
                 raise BadEntry(f"{node['cls']} is not a dataclass")
             return cls(**{k: self.decode(v) for k, v in node["v"].items()})
         raise BadEntry(f"unknown tag {tag!r}")

@@ -302,10 +302,10 @@ def plan_stages(
             except TypeError:
                 continue
             code = fingerprints.code_version(stage.func)
-            keys[stage.name] = stage_key(stage.name, code, inputs, params_fp)
+            key = keys[stage.name] = stage_key(stage.name, code, inputs, params_fp)
             prints[stage.name] = tuple(sorted(inputs.items()))
             if cache is not None:
-                hit, value = cache.get(keys[stage.name])
+                hit, value = cache.get(key)
                 if hit:
                     hits[stage.name] = value
     return Plan(keys, prints, hits)
