@@ -219,6 +219,7 @@ def _first_that_builds(spec: Any, seed: int, tasks: list[str]) -> None:
 
 def cmd_test_model(args: argparse.Namespace) -> _Result:
     from mlcicd.evaluation import validate_model
+    from mlcicd.pipeline import release
 
     inputs = {"model": args.model, "holdout": args.holdout, "production": _production(args)}
     params = {
@@ -232,7 +233,7 @@ def cmd_test_model(args: argparse.Namespace) -> _Result:
     return _cached_run(
         args,
         "cli:test-model",
-        [_test_model, _thresholds, validate_model],
+        [_test_model, _thresholds, release.decide, release.production_model, validate_model],
         inputs,
         params,
         lambda: _test_model(args),
@@ -241,8 +242,8 @@ def cmd_test_model(args: argparse.Namespace) -> _Result:
 
 
 def _test_model(args: argparse.Namespace) -> tuple[_Result, dict[str, Any]]:
-    from mlcicd.evaluation import validate_model
     from mlcicd.files import read_csv
+    from mlcicd.pipeline import release
     from mlcicd.registry import Registry
     from mlcicd.training import load_model
 
@@ -250,16 +251,13 @@ def _test_model(args: argparse.Namespace) -> tuple[_Result, dict[str, Any]]:
     holdout = read_csv(args.holdout, "holdout")
     if args.target not in holdout.columns:
         raise InputError(f"--target: column '{args.target}' is not in {args.holdout}")
-    production = None
-    if args.registry is not None:
-        current = Registry(args.registry).production()
-        production = current.model if current is not None else None
+    registry = None if args.registry is None else Registry(args.registry)
     thresholds = _thresholds(args, trained.task)
-    decision = validate_model(
+    decision = release.decide(
         trained.model,
         holdout,
         args.target,
-        production_model=production,
+        production_model=release.production_model(registry),
         thresholds=thresholds,
         tolerance=args.tolerance,
     )
@@ -294,35 +292,19 @@ def _thresholds(args: argparse.Namespace, task: str) -> dict[str, float]:
 
 
 def cmd_deploy(args: argparse.Namespace) -> _Result:
-    from mlcicd.evaluation import GateDecision
-    from mlcicd.files import read_json
+    from mlcicd.pipeline import release
     from mlcicd.registry import Registry
     from mlcicd.training import load_model
     from mlcicd.validation import load_schema
 
     trained = load_model(args.model)
-    gate_file = _gate_path(args.model, args.decision)
-    if not gate_file.exists():
-        return _refused(f"deploy refused: no gate decision {gate_file} (run test-model first)")
-    gate = read_json(gate_file, "gate decision")
-    if not isinstance(gate, dict) or "blessed" not in gate:
-        raise InputError(f"gate decision {gate_file}: not a test-model decision file")
-    if gate.get("model_sha256") != _file_sha256(args.model):
-        return _refused(
-            f"deploy refused: {gate_file} was written for another model than {args.model} "
-            "(run test-model again)"
-        )
-    if not gate["blessed"]:
-        reasons = "; ".join(gate.get("reasons", [])) or "the gate rejected it"
-        return _refused(f"deploy refused: {args.model} was not blessed ({reasons})")
-    decision = GateDecision.from_dict(gate)
+    decision = _blessed_gate(args.model, args.decision, "deploy")
+    if isinstance(decision, _Result):
+        return decision
     schema = load_schema(args.schema) if args.schema else None
-    version = Registry(args.registry).deploy(trained, decision, schema=schema)
-    payload = {
-        "deployed": True,
-        "version": version.version,
-        "aliases": Registry(args.registry).aliases(),
-    }
+    registry = Registry(args.registry)
+    version = release.release(registry, trained, decision, schema=schema, strict=True)
+    payload = {"deployed": True, "version": version.version, "aliases": registry.aliases()}
     return _Result(
         EXIT_OK, payload, f"deployed {args.model} as version {version.version} (production)"
     )
@@ -924,9 +906,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _blessed_gate(model: str, decision: str | None, what: str) -> Any:
-    """The blessed GateDecision test-model wrote for ``model``, or a refusal :class:`_Result`."""
+    """The blessed GateDecision test-model wrote for ``model``, or a refusal :class:`_Result`.
+
+    The file protocol is the command line's (the gate file sits next to the model and holds the
+    sha256 of the model file it judged); whether a decision may be released is
+    :func:`mlcicd.pipeline.release.refusal`'s."""
     from mlcicd.evaluation import GateDecision
     from mlcicd.files import read_json
+    from mlcicd.pipeline import release
 
     gate_file = _gate_path(model, decision)
     if not gate_file.exists():
@@ -935,11 +922,15 @@ def _blessed_gate(model: str, decision: str | None, what: str) -> Any:
     if not isinstance(gate, dict) or "blessed" not in gate:
         raise InputError(f"gate decision {gate_file}: not a test-model decision file")
     if gate.get("model_sha256") != _file_sha256(model):
-        return _refused(f"{what} refused: {gate_file} was written for another model than {model}")
-    if not gate["blessed"]:
-        reasons = "; ".join(gate.get("reasons", [])) or "the gate rejected it"
-        return _refused(f"{what} refused: {model} was not blessed ({reasons})")
-    return GateDecision.from_dict(gate)
+        return _refused(
+            f"{what} refused: {gate_file} was written for another model than {model} "
+            "(run test-model again)"
+        )
+    found = GateDecision.from_dict(gate)
+    why = release.refusal(found)
+    if why is not None:
+        return _refused(f"{what} refused: {model} was not blessed ({why})")
+    return found
 
 
 def _share(text: str) -> float:
