@@ -952,7 +952,16 @@ def _blessed_gate(model: str, decision: str | None, what: str) -> Any:
             f"{what} refused: {gate_file} was written for another model than {model} "
             "(run test-model again)"
         )
-    found = GateDecision.from_dict(gate)
+    try:
+        found = GateDecision.from_dict(gate)
+    except InputError as exc:  # name the file the user gave
+        message = exc.message.replace("gate decision:", f"gate decision {gate_file}:", 1)
+        raise InputError(message) from None
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a field of the wrong type
+        raise InputError(
+            f"gate decision {gate_file}: not a valid test-model decision ({type(exc).__name__}: "
+            f"{exc})"
+        ) from None
     why = release.refusal(found)
     if why is not None:
         return _refused(f"{what} refused: {model} was not blessed ({why})")

@@ -716,3 +716,24 @@ def test_monitor_checks_the_target_in_both_files(csvs, tmp_path, capsys, which):
     code, _, err = run(capsys, "monitor", *files, "--target", "target", "--no-cache")
     assert code == 2
     assert one_line(err) == f"mlcicd: error: --target: column 'target' is not in {unlabelled}"
+
+
+@pytest.mark.parametrize(
+    "fields, needle",
+    [
+        ({"checks": "x"}, "field 'checks' must be a list"),
+        ({"reasons": 5}, "not a valid test-model decision (TypeError"),
+        ({"tolerance": "x"}, "not a valid test-model decision (ValueError"),
+    ],
+)
+def test_a_malformed_gate_file_is_exit_2_naming_it(csvs, tmp_path, capsys, fields, needle):
+    model, gate = tmp_path / "m.skops", tmp_path / "gate.json"
+    run(capsys, "train", csvs / "train.csv", "--target", "target", "-o", model, "--no-cache")
+    run(capsys, "test-model", model, csvs / "holdout.csv", "--target", "target", "--no-cache")
+    decision = json.loads((tmp_path / "m.skops.gate.json").read_text())
+    gate.write_text(json.dumps({**decision, **fields}))
+    code, _, err = run(capsys, "deploy", model, "--registry", tmp_path / "reg", "--decision", gate)
+    assert code == 2
+    line = one_line(err)
+    assert f"gate decision {gate}: " in line and needle in line
+    assert not (tmp_path / "reg").exists()
