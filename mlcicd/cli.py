@@ -28,13 +28,20 @@ import hashlib
 import json
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from mlcicd.errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, InputError, MlcicdError
+from mlcicd.errors import EXIT_CHECK_FAILED, EXIT_OK, InputError, MlcicdError
 
 EXIT_INTERNAL = 3
+INTERNAL_ERROR = "internal error (this is a bug, please report it)"
+EXIT_CODES = """exit codes:
+  0  success: the check passed
+  1  the check ran and failed (anomalies, gate rejected, drift calls for retraining, refused)
+  2  bad usage or unreadable input (the message names the file, column or option)
+  3  an internal error: a bug in mlcicd, please report it (--debug shows the traceback)"""
 DEFAULT_CACHE = ".mlcicd-cache"  # mlcicd.pipeline.disk_cache.DEFAULT_DIR, without importing it
 CACHE_ENV = "MLCICD_CACHE"  # overrides the default folder (e.g. one per CI workspace)
 GATE_SUFFIX = ".gate.json"
@@ -219,6 +226,7 @@ def _first_that_builds(spec: Any, seed: int, tasks: list[str]) -> None:
 
 def cmd_test_model(args: argparse.Namespace) -> _Result:
     from mlcicd.evaluation import validate_model
+    from mlcicd.pipeline import release
 
     inputs = {"model": args.model, "holdout": args.holdout, "production": _production(args)}
     params = {
@@ -232,7 +240,7 @@ def cmd_test_model(args: argparse.Namespace) -> _Result:
     return _cached_run(
         args,
         "cli:test-model",
-        [_test_model, _thresholds, validate_model],
+        [_test_model, _thresholds, release.decide, release.production_model, validate_model],
         inputs,
         params,
         lambda: _test_model(args),
@@ -241,25 +249,21 @@ def cmd_test_model(args: argparse.Namespace) -> _Result:
 
 
 def _test_model(args: argparse.Namespace) -> tuple[_Result, dict[str, Any]]:
-    from mlcicd.evaluation import validate_model
     from mlcicd.files import read_csv
-    from mlcicd.registry import Registry
+    from mlcicd.pipeline import release
     from mlcicd.training import load_model
 
     trained = load_model(args.model)
     holdout = read_csv(args.holdout, "holdout")
     if args.target not in holdout.columns:
         raise InputError(f"--target: column '{args.target}' is not in {args.holdout}")
-    production = None
-    if args.registry is not None:
-        current = Registry(args.registry).production()
-        production = current.model if current is not None else None
+    registry = None if args.registry is None else _registry(args.registry)
     thresholds = _thresholds(args, trained.task)
-    decision = validate_model(
+    decision = release.decide(
         trained.model,
         holdout,
         args.target,
-        production_model=production,
+        production_model=release.production_model(registry),
         thresholds=thresholds,
         tolerance=args.tolerance,
     )
@@ -294,44 +298,26 @@ def _thresholds(args: argparse.Namespace, task: str) -> dict[str, float]:
 
 
 def cmd_deploy(args: argparse.Namespace) -> _Result:
-    from mlcicd.evaluation import GateDecision
-    from mlcicd.files import read_json
-    from mlcicd.registry import Registry
+    from mlcicd.pipeline import release
     from mlcicd.training import load_model
     from mlcicd.validation import load_schema
 
     trained = load_model(args.model)
-    gate_file = _gate_path(args.model, args.decision)
-    if not gate_file.exists():
-        return _refused(f"deploy refused: no gate decision {gate_file} (run test-model first)")
-    gate = read_json(gate_file, "gate decision")
-    if not isinstance(gate, dict) or "blessed" not in gate:
-        raise InputError(f"gate decision {gate_file}: not a test-model decision file")
-    if gate.get("model_sha256") != _file_sha256(args.model):
-        return _refused(
-            f"deploy refused: {gate_file} was written for another model than {args.model} "
-            "(run test-model again)"
-        )
-    if not gate["blessed"]:
-        reasons = "; ".join(gate.get("reasons", [])) or "the gate rejected it"
-        return _refused(f"deploy refused: {args.model} was not blessed ({reasons})")
-    decision = GateDecision.from_dict(gate)
+    decision = _blessed_gate(args.model, args.decision, "deploy")
+    if isinstance(decision, _Result):
+        return decision
     schema = load_schema(args.schema) if args.schema else None
-    version = Registry(args.registry).deploy(trained, decision, schema=schema)
-    payload = {
-        "deployed": True,
-        "version": version.version,
-        "aliases": Registry(args.registry).aliases(),
-    }
+    registry = _registry(args.registry)
+    version = release.release(registry, trained, decision, schema=schema, strict=True)
+    payload = {"deployed": True, "version": version.version, "aliases": registry.aliases()}
     return _Result(
         EXIT_OK, payload, f"deployed {args.model} as version {version.version} (production)"
     )
 
 
 def cmd_rollback(args: argparse.Namespace) -> _Result:
-    from mlcicd.registry import Registry
 
-    registry = Registry(args.registry)
+    registry = _registry(args.registry)
     _require_registry(registry, args.registry)
     version = registry.rollback()
     payload = {"production": version.version, "aliases": registry.aliases()}
@@ -339,9 +325,8 @@ def cmd_rollback(args: argparse.Namespace) -> _Result:
 
 
 def cmd_registry(args: argparse.Namespace) -> _Result:
-    from mlcicd.registry import Registry
 
-    registry = Registry(args.registry)
+    registry = _registry(args.registry)
     _require_registry(registry, args.registry)
     versions, aliases = registry.versions(), registry.aliases()
     payload = {"versions": [v.to_dict() for v in versions], "aliases": aliases}
@@ -386,7 +371,7 @@ def _monitor(args: argparse.Namespace) -> _Result:
     reference = read_csv(args.reference, "reference")
     current = read_csv(args.current, "current")
     for path, frame in ((args.reference, reference), (args.current, current)):
-        if args.target is not None and args.target not in frame.columns and path == args.reference:
+        if args.target is not None and args.target not in frame.columns:
             raise InputError(f"--target: column '{args.target}' is not in {path}")
     model = None
     if args.model:  # the model code (scikit-learn, skops) is imported only when a model is used
@@ -394,9 +379,7 @@ def _monitor(args: argparse.Namespace) -> _Result:
 
         model = load_model(args.model).model
     elif args.registry:
-        from mlcicd.registry import Registry
-
-        registry = Registry(args.registry)
+        registry = _registry(args.registry)
         _require_registry(registry, args.registry)
         production = registry.production()
         model = production.model if production is not None else None
@@ -578,10 +561,9 @@ def _production(args: argparse.Namespace) -> tuple[str, str] | None:
     """The registry's production model as a fingerprint (the sha256 of its file)."""
     if args.registry is None:
         return None
-    from mlcicd.registry import Registry
 
     try:
-        registry = Registry(args.registry)
+        registry = _registry(args.registry)
         if registry.aliases().get("production") is None:
             return ("fp", "no production model")
         return ("fp", "file:" + _file_sha256(registry.get("production").model_file))
@@ -599,6 +581,21 @@ def _gate_path(model: str | Path, decision: str | None) -> Path:
 
 def _refused(message: str) -> _Result:
     return _Result(EXIT_CHECK_FAILED, {"deployed": False, "reason": message}, message)
+
+
+def _registry(path: str) -> Any:
+    """The registry at ``--registry path``; a path that cannot be a folder (a file on the way, a
+    name too long) is the user's input error, reported before the registry writes there."""
+    from mlcicd.registry import Registry
+
+    root = Path(path)
+    try:
+        above = next((p for p in (root, *root.parents) if p.exists()), None)
+        if above is not None and above != root and not above.is_dir():
+            raise InputError(f"--registry {path}: {above} is a file, not a folder")
+        return Registry(root)
+    except OSError as exc:
+        raise InputError(f"--registry {path}: cannot be used ({exc.strerror or exc})") from None
 
 
 def _require_registry(registry: Any, path: str) -> None:
@@ -664,6 +661,9 @@ def build_parser() -> argparse.ArgumentParser:
     cache_dir = os.environ.get(CACHE_ENV) or DEFAULT_CACHE
     common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     cached = _Parser(add_help=False)
     cached.add_argument(
         "--cache",
@@ -675,7 +675,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-cache", action="store_true", help="neither read nor write the run cache"
     )
 
-    parser = _Parser(prog="mlcicd", description=__doc__.split("\n\n")[0])
+    parser = _Parser(
+        prog="mlcicd",
+        description=__doc__.split("\n\n")[0],
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="on an internal error, print the traceback (stderr)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -865,7 +873,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("reference", metavar="REFERENCE.csv", help="the data the model learnt from")
     p.add_argument("current", metavar="CURRENT.csv", help="recent production data")
-    p.add_argument("--target", help="the label column (ignored as a feature)")
+    p.add_argument("--target", help="the label column, in both files (ignored as a feature)")
     p.add_argument(
         "--model",
         metavar="MODEL.skops",
@@ -924,9 +932,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _blessed_gate(model: str, decision: str | None, what: str) -> Any:
-    """The blessed GateDecision test-model wrote for ``model``, or a refusal :class:`_Result`."""
+    """The blessed GateDecision test-model wrote for ``model``, or a refusal :class:`_Result`.
+
+    The file protocol is the command line's (the gate file sits next to the model and holds the
+    sha256 of the model file it judged); whether a decision may be released is
+    :func:`mlcicd.pipeline.release.refusal`'s."""
     from mlcicd.evaluation import GateDecision
     from mlcicd.files import read_json
+    from mlcicd.pipeline import release
 
     gate_file = _gate_path(model, decision)
     if not gate_file.exists():
@@ -935,11 +948,24 @@ def _blessed_gate(model: str, decision: str | None, what: str) -> Any:
     if not isinstance(gate, dict) or "blessed" not in gate:
         raise InputError(f"gate decision {gate_file}: not a test-model decision file")
     if gate.get("model_sha256") != _file_sha256(model):
-        return _refused(f"{what} refused: {gate_file} was written for another model than {model}")
-    if not gate["blessed"]:
-        reasons = "; ".join(gate.get("reasons", [])) or "the gate rejected it"
-        return _refused(f"{what} refused: {model} was not blessed ({reasons})")
-    return GateDecision.from_dict(gate)
+        return _refused(
+            f"{what} refused: {gate_file} was written for another model than {model} "
+            "(run test-model again)"
+        )
+    try:
+        found = GateDecision.from_dict(gate)
+    except InputError as exc:  # name the file the user gave
+        message = exc.message.replace("gate decision:", f"gate decision {gate_file}:", 1)
+        raise InputError(message) from None
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a field of the wrong type
+        raise InputError(
+            f"gate decision {gate_file}: not a valid test-model decision ({type(exc).__name__}: "
+            f"{exc})"
+        ) from None
+    why = release.refusal(found)
+    if why is not None:
+        return _refused(f"{what} refused: {model} was not blessed ({why})")
+    return found
 
 
 def _share(text: str) -> float:
@@ -950,14 +976,13 @@ def _share(text: str) -> float:
 
 
 def cmd_candidate(args: argparse.Namespace) -> _Result:
-    from mlcicd.registry import Registry
     from mlcicd.training import load_model
 
     trained = load_model(args.model)
     decision = _blessed_gate(args.model, args.decision, "candidate")
     if isinstance(decision, _Result):
         return decision
-    registry = Registry(args.registry)
+    registry = _registry(args.registry)
     version = registry.stage_candidate(trained, decision, share=args.share, reason=args.reason)
     traffic = registry.traffic()
     text = f"staged {args.model} as candidate version {version.version} (share {args.share:g})"
@@ -965,9 +990,8 @@ def cmd_candidate(args: argparse.Namespace) -> _Result:
 
 
 def cmd_canary(args: argparse.Namespace) -> _Result:
-    from mlcicd.registry import Registry
 
-    registry = Registry(args.registry)
+    registry = _registry(args.registry)
     _require_registry(registry, args.registry)
     traffic = registry.set_share(args.share, reason=args.reason)
     text = f"canary: {args.share:g} of traffic to candidate version {traffic['candidate']}"
@@ -975,9 +999,8 @@ def cmd_canary(args: argparse.Namespace) -> _Result:
 
 
 def cmd_promote(args: argparse.Namespace) -> _Result:
-    from mlcicd.registry import Registry
 
-    registry = Registry(args.registry)
+    registry = _registry(args.registry)
     _require_registry(registry, args.registry)
     version = registry.promote(reason=args.reason)
     payload = {"production": version.version, "aliases": registry.aliases()}
@@ -985,9 +1008,8 @@ def cmd_promote(args: argparse.Namespace) -> _Result:
 
 
 def cmd_reject(args: argparse.Namespace) -> _Result:
-    from mlcicd.registry import Registry
 
-    registry = Registry(args.registry)
+    registry = _registry(args.registry)
     _require_registry(registry, args.registry)
     version = registry.reject_candidate(reason=args.reason)
     payload = {"rejected": version.version, "traffic": registry.traffic()}
@@ -995,9 +1017,8 @@ def cmd_reject(args: argparse.Namespace) -> _Result:
 
 
 def cmd_releases(args: argparse.Namespace) -> _Result:
-    from mlcicd.registry import Registry
 
-    registry = Registry(args.registry)
+    registry = _registry(args.registry)
     _require_registry(registry, args.registry)
     traffic, releases = registry.traffic(), registry.releases()
     lines = [f"production {traffic['production']}, candidate {traffic['candidate']}, "
@@ -1042,21 +1063,26 @@ def _add_release_commands(add: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; return its exit code (never raises, never prints a traceback)."""
-    want_json = "--json" in (sys.argv[1:] if argv is None else argv)
+    """Run one command; return its exit code (never raises; a traceback only with ``--debug``).
+
+    The library's own errors carry their exit code (:class:`~mlcicd.errors.InputError` 2,
+    :class:`~mlcicd.errors.CheckFailed` 1); anything else is a bug: exit 3 and one line saying so.
+    """
+    words = [str(w) for w in (sys.argv[1:] if argv is None else argv)]
+    want_json, debug = "--json" in words, "--debug" in words
     try:
         args = build_parser().parse_args(argv)
         result = args.func(args)
     except MlcicdError as exc:
         return _fail(exc.exit_code, exc.message, want_json)
-    except (ValueError, TypeError, KeyError, OSError) as exc:
-        # library errors from bad content (e.g. scikit-learn refusing NaN): input problems
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return _fail(EXIT_BAD_INPUT, f"{type(exc).__name__}: {text}", want_json)
     except KeyboardInterrupt:
         return _fail(130, "interrupted", want_json)
-    except Exception as exc:  # a bug: still one line, with a distinct exit code
-        return _fail(EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {exc}", want_json)
+    except Exception as exc:  # not the user's mistake: a bug, one line and a distinct exit code
+        if debug:
+            traceback.print_exc(file=sys.stderr)
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        what = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        return _fail(EXIT_INTERNAL, f"{INTERNAL_ERROR}: {what}", want_json, prefix="mlcicd")
     if args.json:
         print(json.dumps(result.payload, sort_keys=True, default=str))
     else:
@@ -1064,9 +1090,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result.code
 
 
-def _fail(code: int, message: str, want_json: bool) -> int:
+def _fail(code: int, message: str, want_json: bool, prefix: str = "mlcicd: error") -> int:
     message = " ".join(message.split())
-    print(f"mlcicd: error: {message}", file=sys.stderr)
+    print(f"{prefix}: {message}", file=sys.stderr)
     if want_json:
         print(json.dumps({"error": message, "exit_code": code}))
     return code

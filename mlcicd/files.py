@@ -20,16 +20,25 @@ import pandas as pd
 from mlcicd.errors import InputError
 
 
+class FileError(InputError, OSError):
+    """The operating system refused a file the user named (exit code 2, the message names the
+    file); still an ``OSError`` for library callers that catch those."""
+
+
 def check_readable_file(path: str | os.PathLike, what: str = "file") -> Path:
     """Return ``path`` as a :class:`Path` if it is an existing, non-empty regular file."""
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"{what} {p}: no such file")
-    if p.is_dir():
-        raise InputError(f"{what} {p}: is a directory, expected a file")
-    if not os.access(p, os.R_OK):
-        raise InputError(f"{what} {p}: not readable (permission denied)")
-    if p.stat().st_size == 0:
+    try:
+        if not p.exists():
+            raise InputError(f"{what} {p}: no such file")
+        if p.is_dir():
+            raise InputError(f"{what} {p}: is a directory, expected a file")
+        if not os.access(p, os.R_OK):
+            raise InputError(f"{what} {p}: not readable (permission denied)")
+        empty = p.stat().st_size == 0
+    except OSError as exc:  # a name too long, a loop of links, an I/O error
+        raise FileError(f"{what} {p}: cannot be read ({_why(exc)})") from None
+    if empty:
         raise InputError(f"{what} {p}: the file is empty")
     return p
 
@@ -41,7 +50,7 @@ def read_csv(path: str | os.PathLike, what: str = "data") -> pd.DataFrame:
         with open(p, "rb") as fh:
             head = fh.read(4096)
     except OSError as exc:
-        raise InputError(f"{what} {p}: cannot be read ({exc.strerror})") from None
+        raise FileError(f"{what} {p}: cannot be read ({_why(exc)})") from None
     if b"\x00" in head:
         raise InputError(f"{what} {p}: not a CSV file (binary content)")
     try:
@@ -52,6 +61,8 @@ def read_csv(path: str | os.PathLike, what: str = "data") -> pd.DataFrame:
             raise InputError(f"{what} {p}: not a CSV file (not UTF-8 text)") from None
     try:
         df = pd.read_csv(p)
+    except OSError as exc:
+        raise FileError(f"{what} {p}: cannot be read ({_why(exc)})") from None
     except pd.errors.EmptyDataError:
         raise InputError(f"{what} {p}: the file has no columns (empty CSV)") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
@@ -70,6 +81,8 @@ def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
             return json.load(fh)
     except UnicodeDecodeError:
         raise InputError(f"{what} {p}: not UTF-8 text") from None
+    except OSError as exc:
+        raise FileError(f"{what} {p}: cannot be read ({_why(exc)})") from None
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{what} {p}: malformed JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
@@ -83,13 +96,16 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     """
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
-    if parent.exists() and not parent.is_dir():
-        raise InputError(f"output {target}: {parent} is not a directory")
-    if not parent.exists():
-        raise InputError(f"output {target}: the folder {parent} does not exist")
-    if target.is_dir():
-        raise InputError(f"output {target}: is a directory, expected a file path")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    try:
+        if parent.exists() and not parent.is_dir():
+            raise InputError(f"output {target}: {parent} is not a directory")
+        if not parent.exists():
+            raise InputError(f"output {target}: the folder {parent} does not exist")
+        if target.is_dir():
+            raise InputError(f"output {target}: is a directory, expected a file path")
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise FileError(f"output {target}: cannot be written ({_why(exc)})") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -97,10 +113,18 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
         with open(tmp_path, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, target)
+    except OSError as exc:
+        tmp_path.unlink(missing_ok=True)
+        raise FileError(f"output {target}: cannot be written ({_why(exc)})") from None
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
     return target
+
+
+def _why(exc: OSError) -> str:
+    """The operating system's reason, without the path (the message names the file already)."""
+    return exc.strerror or str(exc) or type(exc).__name__
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -22,8 +22,9 @@ from mlcicd.course import save_results
 from mlcicd.course.widgets import Explorer, question_bank
 from mlcicd.data import TARGET, fingerprint
 from mlcicd.errors import InputError
-from mlcicd.evaluation import METRICS, GateDecision, evaluate_model, validate_model
+from mlcicd.evaluation import METRICS, GateDecision, evaluate_model
 from mlcicd.lessons._common import BAD, BLUE, GOOD, GREY
+from mlcicd.pipeline import release
 from mlcicd.registry import ModelVersion, Registry
 from mlcicd.training import ModelSpec, TrainedModel, model_fingerprint, save_model, train_model
 from mlcicd.validation import Schema
@@ -57,17 +58,12 @@ def gate_and_deploy(
     tolerance: float = 0.01,
 ) -> tuple[GateDecision, ModelVersion]:
     """Gate ``trained`` against the registry's production model on ``holdout``, then deploy it
-    (:class:`~mlcicd.errors.CheckFailed` from the registry when the gate does not bless it)."""
-    current = registry.production()
-    decision = validate_model(
-        trained.model,
-        holdout,
-        target,
-        production_model=None if current is None else current.model,
-        thresholds=thresholds,
-        tolerance=tolerance,
-    )
-    return decision, registry.deploy(trained, decision, schema=schema)
+    (:class:`~mlcicd.errors.CheckFailed` when the gate does not bless it); the policy is
+    :func:`mlcicd.pipeline.release.gate_and_release`."""
+    return release.gate_and_release(
+        registry, trained, holdout, target, schema=schema, thresholds=thresholds,
+        tolerance=tolerance, strict=True,
+    )  # fmt: skip
 
 
 def registry_snapshot(registry: Registry, step: str) -> dict:
@@ -152,44 +148,18 @@ def live_accuracy(
 def rollback_decision(
     live: pd.DataFrame, *, min_accuracy: float = 0.90, tolerance: float = 0.01
 ) -> tuple[bool, tuple[str, ...]]:
-    """Roll back when the deploy made things worse: on the same live weeks, production trails the
-    previous model by more than ``tolerance`` and the previous model meets ``min_accuracy``.
-
-    When production misses ``min_accuracy`` but the previous model is no better on the same rows,
-    the deploy is not the cause (the data changed): the answer is to retrain, not to roll back,
-    and the reasons say so.
-    """
+    """Roll back or not, from :func:`live_accuracy`'s weeks: each model's mean live accuracy
+    goes to :func:`mlcicd.pipeline.release.rollback_policy` (roll back when production trails the
+    previous model on the same weeks; when both miss ``min_accuracy``, retrain instead)."""
     mean = live.groupby("alias")["accuracy"].mean()
     version = live.groupby("alias")["version"].first()
     if "production" not in mean:
         raise InputError("live: no rows for the production model")
-    prod, reasons = mean["production"], []
-    below = prod < min_accuracy
-    if below:
-        reasons.append(
-            f"production v{version['production']} live accuracy {prod:.3f} < {min_accuracy:.3f}"
-        )
-    if "previous" not in mean:
-        if below:
-            reasons.append("no previous version to roll back to: retrain on recent labelled data")
-        return False, tuple(reasons)
-    prev, prev_v = mean["previous"], version["previous"]
-    trails = prev - prod > tolerance
-    if trails:
-        reasons.append(
-            f"production v{version['production']} trails previous v{prev_v} by "
-            f"{prev - prod:.3f} (tolerance {tolerance:.3f})"
-        )
-    if trails and prev >= min_accuracy:
-        return True, tuple(reasons)
-    if below:
-        reasons.append(
-            f"previous v{prev_v} scores {prev:.3f} on the same weeks, also below "
-            f"{min_accuracy:.3f}" if prev < min_accuracy else
-            f"previous v{prev_v} scores {prev:.3f} on the same weeks, within the tolerance"
-        )  # fmt: skip
-        reasons.append("the deploy is not the cause: retrain on recent labelled data")
-    return False, tuple(reasons)
+    previous = (version["previous"], mean["previous"]) if "previous" in mean else None
+    return release.rollback_policy(
+        (version["production"], mean["production"]), previous,
+        min_accuracy=min_accuracy, tolerance=tolerance,
+    )  # fmt: skip
 
 
 def draw_live_accuracy(live: pd.DataFrame, ax, min_accuracy: float = 0.90) -> None:

@@ -40,9 +40,10 @@ from mlcicd.monitoring import (
     detect_drift,
     numeric_psi,
 )
+from mlcicd.pipeline import release
 from mlcicd.training import ModelSpec, train_model
 
-POLICIES = ("never", "on_drift", "every_week")
+POLICIES = release.RETRAIN_POLICIES
 # the course's thresholds are the library's defaults (one set for every lesson and assignment)
 DRIFT_SHARE = detect_drift.__kwdefaults__["drift_share"]  # dataset drift: this share of features
 MIN_ACCURACY = DEFAULT_THRESHOLDS["accuracy"]  # the quality gate's accuracy floor
@@ -102,8 +103,7 @@ def simulate_weeks(
     deployed model serves from the next week on and its training rows become the reference.
     ``registry`` (a :class:`~mlcicd.registry.Registry` or folder): deploy there for real.
     """
-    if policy not in POLICIES:
-        raise InputError(f"policy={policy!r}: unknown (allowed: {', '.join(POLICIES)})")
+    release.retrain_policy(policy, False)  # an unknown policy is refused before any work
     covariate_shift = _check_number("covariate_shift", covariate_shift, -10, 10)
     concept_drift = _check_number("concept_drift", concept_drift, 0, 1)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 20:
@@ -113,9 +113,12 @@ def simulate_weeks(
     strength = drift_strength(n_weeks, drift_start)
     thresholds = {"accuracy": min_accuracy}
     model = train_model(train, TARGET, spec, seed=seed)
-    decision = validate_model(model.model, holdout, TARGET, thresholds=thresholds)
+    decision = release.decide(model.model, holdout, TARGET, thresholds=thresholds)
     registry = _fresh_registry(registry)
-    version = registry.deploy(model, decision).version if registry is not None else 1
+    # the model serving when the weeks start: deployed for real only with a registry
+    version = (
+        1 if registry is None else release.release(registry, model, decision, strict=True).version
+    )
     reference, reference_accuracy = train, decision.metrics["accuracy"]
     rows = []
     for week, batch in enumerate(tqdm(weeks, desc=policy, disable=not progress)):
@@ -133,23 +136,28 @@ def simulate_weeks(
             "alarm": _alarm(report, max_accuracy_drop),
             "retrained": False, "blessed": False, "gate_reasons": "", "deployed_version": 0,
         }  # fmt: skip
-        if policy == "every_week" or (policy == "on_drift" and report.retrain):
+        if release.retrain_policy(policy, report.retrain):
             fit, gate = split(batch, TARGET, holdout=0.25, seed=seed + week)
             candidate = train_model(fit, TARGET, spec, seed=seed)
-            verdict = validate_model(candidate.model, gate, TARGET, production_model=model.model,
+            verdict = release.decide(candidate.model, gate, TARGET, production_model=model.model,
                                      thresholds=thresholds)  # fmt: skip
             row.update(
                 retrained=True, blessed=verdict.blessed, gate_reasons="; ".join(verdict.reasons)
             )
-            if verdict.blessed:
-                version = (
-                    version + 1 if registry is None else registry.deploy(candidate, verdict).version
-                )
+            deployed = release.release(registry, candidate, verdict, version=version + 1)
+            if deployed is not None:
+                version = _version(deployed)
                 model, reference = candidate, fit
                 reference_accuracy = verdict.metrics["accuracy"]
                 row["deployed_version"] = version
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _version(deployed: Any) -> int:
+    """The version number :func:`~mlcicd.pipeline.release.release` deployed (a registry's
+    ``ModelVersion``, or the count kept here without a registry)."""
+    return deployed if isinstance(deployed, int) else deployed.version
 
 
 def _alarm(report, max_accuracy_drop: float) -> str:

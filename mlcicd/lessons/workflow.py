@@ -30,10 +30,10 @@ from tqdm.auto import tqdm
 from mlcicd.course.widgets import question_bank
 from mlcicd.data import TARGET, load_dataset, production_batches, split
 from mlcicd.errors import InputError
-from mlcicd.evaluation import validate_model
 from mlcicd.files import atomic_write
 from mlcicd.lessons._common import fresh_workdir
 from mlcicd.monitoring import detect_drift
+from mlcicd.pipeline import release
 from mlcicd.training import ModelSpec, train_model
 
 BATCH_KINDS = ("clean", "broken", "drifted", "mislabelled")
@@ -340,12 +340,11 @@ def _line(version: int | None, report: Mapping[str, Any]) -> str:
 def live_verdict(production: Mapping[str, Any], previous: Mapping[str, Any] | None) -> str:
     """``"keep"`` when production's monitor does not call for retraining; ``"rollback"`` when it
     does but the previous version, on the same live rows, does not (the last deploy is what went
-    wrong); otherwise ``"retrain"`` (the world moved: run the workflow on new data)."""
-    if not production["retrain"]:
-        return "keep"
-    if previous is not None and not previous["retrain"]:
-        return "rollback"
-    return "retrain"
+    wrong); otherwise ``"retrain"`` (the world moved: run the workflow on new data). The policy is
+    :func:`mlcicd.pipeline.release.live_verdict`."""
+    return release.live_verdict(
+        production["retrain"], None if previous is None else previous["retrain"]
+    )
 
 
 def _monitor(root: Path, name: str, version: int, model_args: list[str]) -> StepRun:
@@ -501,7 +500,7 @@ def ci_schedule(
         return True, f"logistic regression on {sample_rows} rows"
 
     def gate():
-        decision = validate_model(smoke["model"], holdout, TARGET)
+        decision = release.decide(smoke["model"], holdout, TARGET)
         return decision.blessed, f"accuracy {decision.metrics['accuracy']:.3f} on the holdout"
 
     def full_training():

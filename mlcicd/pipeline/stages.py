@@ -1,7 +1,8 @@
 """The stages of the seed's loop, as :class:`~mlcicd.pipeline.runner.Stage` objects.
 
 Thin adapters over the library's functions (split, infer_schema, validate_data, train_model,
-evaluate_model, quality_gate, Registry.deploy, detect_drift), named after the stages of the loop.
+evaluate_model, detect_drift) and over the release policy (:mod:`mlcicd.pipeline.release`: the
+gate and the deploy), named after the stages of the loop.
 Each adapter is a module-level function, so joblib and dask can send it to a worker process,
 and each verdict turns a result into the outcome that stops a version (invalid data: failed; a
 model the gate did not bless: rejected).
@@ -18,8 +19,9 @@ from typing import Any
 from sklearn.dummy import DummyClassifier
 
 from mlcicd.data import split
-from mlcicd.evaluation import evaluate_model, quality_gate
+from mlcicd.evaluation import evaluate_model
 from mlcicd.monitoring import detect_drift
+from mlcicd.pipeline import release
 from mlcicd.pipeline.runner import FAILED, OK, REJECTED, Stage
 from mlcicd.training import ModelSpec, train_model
 from mlcicd.validation import infer_schema, validate_data
@@ -57,21 +59,17 @@ def monitor(reference, current, target, trained):
 
 
 def gate(metrics, baseline_metrics, production_metrics, thresholds, tolerance):
-    return quality_gate(
-        metrics,
-        baseline_metrics=baseline_metrics,
-        production_metrics=production_metrics,
-        thresholds=thresholds,
-        tolerance=tolerance,
+    return release.decide_on_metrics(
+        metrics, baseline_metrics, production_metrics, thresholds, tolerance
     )
 
 
 def deploy(registry, trained, decision, schema, version):
     """The registry's :class:`~mlcicd.registry.ModelVersion` deployed (its ``already_deployed``
-    says whether the model was there before); without a registry, the loop's version number."""
-    if registry is None:
-        return version
-    return registry.deploy(trained, decision, schema=schema)
+    says whether the model was there before); without a registry, the loop's version number.
+    A decision the gate did not bless deploys nothing (``None``; the gate's verdict has already
+    stopped such a version)."""
+    return release.release(registry, trained, decision, schema=schema, version=version)
 
 
 # ---------------------------------------------------------------------------------- verdicts
@@ -86,7 +84,8 @@ def data_verdict(report) -> tuple[str, str] | None:
 
 
 def gate_verdict(decision) -> tuple[str, str] | None:
-    return None if decision.blessed else (REJECTED, "; ".join(decision.reasons))
+    why = release.refusal(decision)
+    return None if why is None else (REJECTED, why)
 
 
 def drift_verdict(report) -> tuple[str, str]:

@@ -590,3 +590,150 @@ def test_an_unchanged_rerun_of_the_seed_workflow_in_new_processes_hits_every_sta
     assert ("test-model", 0, 1) in second
     third = once()  # nothing changed since the second run: every cached stage is a hit
     assert third == [(name, 1, 0) for name, _, _ in first]
+
+
+# --- exit codes: the user's mistake (2), a failed check (1), a bug (3) -------------------------
+
+BUG = "mlcicd: internal error (this is a bug, please report it): "
+
+
+@pytest.mark.parametrize(
+    "error, shown",
+    [
+        (KeyError("boom"), "KeyError: 'boom'"),
+        (ValueError("bad value"), "ValueError: bad value"),
+        (TypeError("not callable"), "TypeError: not callable"),
+        (OSError("disk on fire"), "OSError: disk on fire"),
+        (RuntimeError(), "RuntimeError"),
+    ],
+)
+def test_a_library_bug_is_exit_3_in_one_line_without_traceback(monkeypatch, capsys, error, shown):
+    import mlcicd.cli as cli
+
+    def broken(args):
+        raise error
+
+    monkeypatch.setattr(cli, "cmd_registry", broken)
+    code, out, err = run(capsys, "registry", "--registry", "anywhere")
+    assert code == 3 and out == ""
+    assert err.splitlines() == [BUG + shown] and "Traceback" not in err
+
+
+def test_a_bug_under_json_is_a_json_error_with_exit_code_3(monkeypatch, capsys):
+    import mlcicd.cli as cli
+
+    monkeypatch.setattr(cli, "cmd_registry", lambda args: {}["missing"])
+    code, out, err = run(capsys, "registry", "--registry", "anywhere", "--json")
+    assert code == 3 and json.loads(out) == {
+        "error": "internal error (this is a bug, please report it): KeyError: 'missing'",
+        "exit_code": 3,
+    }
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_shows_the_traceback_of_a_bug(monkeypatch, capsys, where):
+    import mlcicd.cli as cli
+
+    def broken(args):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(cli, "cmd_registry", broken)
+    argv = ["registry", "--registry", "anywhere"]
+    argv = ["--debug", *argv] if where == "before" else [*argv, "--debug"]
+    code, out, err = run(capsys, *argv)
+    assert code == 3
+    assert "Traceback (most recent call last)" in err and "in broken" in err
+    assert err.splitlines()[-1] == BUG + "KeyError: 'boom'"
+
+
+def test_debug_changes_nothing_for_the_users_mistakes(tmp_path, capsys):
+    code, _, err = run(
+        capsys, "--debug", "infer-schema", tmp_path / "nope.csv", "-o", tmp_path / "s.json"
+    )
+    assert code == 2 and "Traceback" not in err and "nope.csv" in one_line(err)
+
+
+def test_help_lists_the_exit_codes(capsys):
+    from mlcicd.cli import build_parser
+
+    text = build_parser().format_help()
+    assert "--debug" in text
+    for line in ("0  success", "1  the check ran and failed", "2  bad usage", "3  an internal"):
+        assert line in text
+
+
+def test_unreadable_files_and_unusable_paths_are_exit_2_naming_them(csvs, tmp_path, capsys):
+    a_file, model = tmp_path / "a_file", tmp_path / "m.skops"
+    a_file.write_text("x")
+    (tmp_path / "folder.csv").mkdir()
+    long_name = tmp_path / ("x" * 300 + ".csv")  # longer than a file name may be
+    run(capsys, "train", csvs / "train.csv", "--target", "target", "-o", model)
+    code, _, _ = run(capsys, "test-model", model, csvs / "holdout.csv", "--target", "target")
+    assert code == 0
+    cases = [
+        (
+            ["infer-schema", tmp_path / "folder.csv", "-o", tmp_path / "s.json"],
+            "folder.csv: is a directory",
+        ),
+        (["infer-schema", long_name, "-o", tmp_path / "s.json"], "cannot be read"),
+        (["train", csvs / "train.csv", "--target", "target", "-o", a_file / "m.skops"], "a_file"),
+        (["train", csvs / "train.csv", "--target", "target", "-o", long_name], "cannot be written"),
+        (["deploy", model, "--registry", a_file / "reg"], "a_file is a file, not a folder"),
+        (["deploy", model, "--registry", tmp_path / "reg", "--decision", a_file], "a_file"),
+    ]
+    for argv, needle in cases:
+        code, out, err = run(capsys, *argv)
+        assert code == 2, (argv, err)
+        assert needle in one_line(err), (argv, err)
+    assert not (tmp_path / "reg").exists()
+
+
+def test_an_os_error_reading_a_csv_is_exit_2_naming_the_file(csvs, tmp_path, monkeypatch, capsys):
+    import pandas as pd
+
+    monkeypatch.chdir(tmp_path)
+
+    def failing_disk(*args, **kwargs):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(pd, "read_csv", failing_disk)
+    code, _, err = run(
+        capsys, "infer-schema", csvs / "train.csv", "-o", "unused.json", "--no-cache"
+    )
+    assert code == 2
+    assert one_line(err).endswith("train.csv: cannot be read (Input/output error)")
+
+
+@pytest.mark.parametrize("which", ["reference", "current"])
+def test_monitor_checks_the_target_in_both_files(csvs, tmp_path, capsys, which):
+    unlabelled = tmp_path / "unlabelled.csv"
+    pd = pytest.importorskip("pandas")
+    pd.read_csv(csvs / "holdout.csv").drop(columns=["target"]).to_csv(unlabelled, index=False)
+    files = [unlabelled, csvs / "holdout.csv"]
+    if which == "current":
+        files.reverse()
+    code, _, err = run(capsys, "monitor", *files, "--target", "target", "--no-cache")
+    assert code == 2
+    assert one_line(err) == f"mlcicd: error: --target: column 'target' is not in {unlabelled}"
+
+
+@pytest.mark.parametrize(
+    "fields, needle",
+    [
+        ({"checks": "x"}, "field 'checks' must be a list"),
+        ({"reasons": 5}, "not a valid test-model decision (TypeError"),
+        ({"tolerance": "x"}, "not a valid test-model decision (ValueError"),
+    ],
+)
+def test_a_malformed_gate_file_is_exit_2_naming_it(csvs, tmp_path, capsys, fields, needle):
+    model, gate = tmp_path / "m.skops", tmp_path / "gate.json"
+    run(capsys, "train", csvs / "train.csv", "--target", "target", "-o", model, "--no-cache")
+    run(capsys, "test-model", model, csvs / "holdout.csv", "--target", "target", "--no-cache")
+    decision = json.loads((tmp_path / "m.skops.gate.json").read_text())
+    gate.write_text(json.dumps({**decision, **fields}))
+    code, _, err = run(capsys, "deploy", model, "--registry", tmp_path / "reg", "--decision", gate)
+    assert code == 2
+    line = one_line(err)
+    assert f"gate decision {gate}: " in line and needle in line
+    assert not (tmp_path / "reg").exists()
