@@ -61,9 +61,10 @@ site: $(SITE_STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup
 
-# the edit-run loop: the steps, the engine, the measurements and the command line (about 2 minutes)
+# the edit-run loop: the steps, the engine, the measurements, the command line and the docstring
+# examples of mlcicd/ (about 2 minutes)
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -n $(JOBS) tests/steps tests/pipeline tests/measure tests/faces
+	$(PY) -m pytest -q -n $(JOBS) tests/steps tests/pipeline tests/measure tests/faces mlcicd
 
 # JupyterLab starts in assignments/ (nbgrader reads nbgrader_config.py from the working folder, so
 # the Nbgrader menu and the formgrader find the course) and shows the whole repository.

@@ -126,3 +126,54 @@ def close_figures():
 
     yield
     plt.close("all")
+
+
+# --- Chromium, for the browser tests (tests/lessons/test_browser.py, tests/course/test_browser_site.py)
+
+DEBIAN_CHROMIUM = Path("/usr/lib/chromium/chromium")  # /usr/bin/chromium is a wrapper script
+# No background traffic: on a closed network Chromium's own connections only add noise and delay.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def find_chromium() -> str | None:
+    """``MLCICD_CHROMIUM``, else Debian's Chromium, else a browser Playwright downloaded."""
+    wanted = os.environ.get("MLCICD_CHROMIUM")
+    if wanted:
+        return wanted if os.access(wanted, os.X_OK) else None
+    if os.access(DEBIAN_CHROMIUM, os.X_OK):
+        return str(DEBIAN_CHROMIUM)
+    try:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            bundled = p.chromium.executable_path
+    except Exception:
+        return None
+    return bundled if os.access(bundled, os.X_OK) else None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> dict:
+    """How to launch Chromium: ``playwright.chromium.launch(**chromium)``.
+
+    Skips without a browser, unless ``MLCICD_REQUIRE_BROWSER=1`` (what ``.ci/run`` sets): then fails.
+    """
+    path = find_chromium()
+    if path is None:
+        reason = (
+            f"no Chromium: install it (apt-get install chromium, giving {DEBIAN_CHROMIUM}) or "
+            "set MLCICD_CHROMIUM to a Chromium/Chrome binary"
+        )
+        if os.environ.get("MLCICD_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"MLCICD_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    return {"executable_path": path, "args": CHROMIUM_ARGS}

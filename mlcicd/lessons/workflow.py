@@ -815,7 +815,7 @@ check_yourself = question_bank(QUESTIONS)
 
 
 def record_results(output_dir: str | os.PathLike, **computed: Any) -> Path:
-    """Record what the lesson computed into ``results.json`` (what ``tests/lessons/test_lesson_08.py``
+    """Record what the lesson computed into ``results.json`` (what ``tests/lessons/test_08_workflow.py``
     reads): workflow runs, production checks and gate decisions by name, plus plain values."""
     from mlcicd.course import save_results
 

@@ -1,9 +1,9 @@
 """The seed's loop, for real: for each model version, validate the data, train, validate the
 model (the quality gate), deploy, monitor; timed stage by stage, cached, optionally parallel.
 
->>> result = run_versions(3, validation="once")
+>>> result = run_versions(2, validation="once")
 >>> result.counts["train"], result.counts["validate_data"], result.deployed
-(3, 1, [1, 2, 3])
+(2, 1, [1, 2])
 
 Setup runs once per data version (recorded as version 0): the train/holdout split, the baseline
 (a most-frequent classifier fitted on the holdout labels) and the schema (inferred from the first

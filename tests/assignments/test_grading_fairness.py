@@ -18,15 +18,15 @@ import copy
 from dataclasses import dataclass
 
 import pytest
-from test_nbgrader import (  # noqa: F401  (fixtures, used by name)
+from nbgrader_course import (
     ASSIGNMENTS,
+    COURSE,
     auto_scores,
     cell_index,
-    course,
     full_marks,
     nbgrader,
-    nbgrader_env,
-    released,
+    notebooks_of,
+    read_nb,
     source_of,
     submit,
 )
@@ -595,8 +595,6 @@ def is_answer(cell) -> bool:
 
 
 def source_of_committed(assignment):
-    from test_nbgrader import COURSE, notebooks_of, read_nb
-
     return {
         name: read_nb(COURSE / "source" / assignment / f"{name}.ipynb")
         for name in notebooks_of(assignment)

@@ -15,18 +15,28 @@ import copy
 import csv
 import html
 import importlib.util
-import io
-import logging
-import os
 import re
-import shutil
-import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader_course import (
+    ASSIGNMENTS,
+    COURSE,
+    ROOT,
+    auto_items,
+    auto_scores,
+    cell_index,
+    full_marks,
+    grade_id,
+    nbgrader,
+    notebooks_of,
+    read_nb,
+    source_of,
+    submit,
+)
 
 from mlcicd.course import grading
 from mlcicd.course.grading import (
@@ -53,13 +63,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Object of type <Submitted:sqlalchemy.exc.SAWarning"),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
-COURSE = ROOT / "assignments"
-ASSIGNMENTS = sorted(
-    p.name for p in (COURSE / "source").iterdir() if p.is_dir() and any(p.glob("*.ipynb"))
-)
 SPECS = sorted((COURSE / "specs").glob("*.py"))
-GENERATED = ("release", "submitted", "autograded", "feedback", "downloaded", "gradebook.db")
 
 
 @dataclass(frozen=True)
@@ -255,32 +259,6 @@ LOOP_TIMEOUT = {
 # --- helpers --------------------------------------------------------------------------------
 
 
-def notebooks_of(assignment: str) -> list[str]:
-    return sorted(p.stem for p in (COURSE / "source" / assignment).glob("*.ipynb"))
-
-
-def read_nb(path: Path) -> nbformat.NotebookNode:
-    return nbformat.read(str(path), as_version=4)
-
-
-def grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
-def auto_items(nb) -> dict[str, float]:
-    """Autograded items (test cells) and their points, in notebook order."""
-    return {
-        grade_id(c): float(c.metadata["nbgrader"]["points"])
-        for c in nb.cells
-        if c.metadata.get("nbgrader", {}).get("grade")
-        and not c.metadata["nbgrader"].get("solution")
-    }
-
-
-def cell_index(nb, name: str) -> int:
-    return next(i for i, c in enumerate(nb.cells) if grade_id(c) == name)
-
-
 def with_source(nb, name: str, source: str):
     nb = copy.deepcopy(nb)
     nb.cells[cell_index(nb, name)].source = source
@@ -322,102 +300,11 @@ def page_text(page: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
-@pytest.fixture(scope="session")
-def nbgrader_env(jupyter_env):
-    """nbgrader runs `alembic` from PATH when it creates a gradebook: put this venv's first."""
-    saved = os.environ["PATH"]
-    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + saved
-    yield
-    os.environ["PATH"] = saved
-
-
-def nbgrader(course: Path, *args: str) -> str:
-    """Run ``nbgrader *args`` in the course folder, as an instructor would, and return its log.
-
-    It runs in this process (as nbgrader's own tests do), which spares a few seconds of imports
-    per command; the configuration is read from ``course/nbgrader_config.py`` all the same.
-    """
-    from jupyter_core.application import NoStart
-    from nbgrader.apps import NbGraderApp
-
-    log = io.StringIO()
-    here = os.getcwd()
-    os.chdir(course)
-    app = NbGraderApp.instance()
-    try:
-        app.initialize(list(args))
-        app.init_logging(logging.StreamHandler, [log], color=False, subapps=True)
-        app.start()
-        code = 0
-    except NoStart:  # how a jupyter app says that its subcommand finished
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    finally:
-        app.reset()
-        os.chdir(here)
-    if code != 0:
-        lines = log.getvalue().splitlines()
-        errors = [line for line in lines if "ERROR" in line or "Error" in line][:20]
-        report = "\n".join([*errors, "...", *lines[-10:]])
-        pytest.fail(f"nbgrader {' '.join(args)} exited {code}:\n{report}")
-    return log.getvalue()
-
-
-@pytest.fixture(scope="session")
-def released(tmp_path_factory, nbgrader_env) -> Path:
-    """A copy of the course with every assignment generated (once per test worker)."""
-    course = tmp_path_factory.mktemp("released") / "assignments"
-    shutil.copytree(COURSE, course, ignore=shutil.ignore_patterns(*GENERATED, "__pycache__"))
-    for assignment in ASSIGNMENTS:
-        nbgrader(course, "generate_assignment", assignment)
-    return course
-
-
-@pytest.fixture
-def course(tmp_path, released) -> Path:
-    """This test's own copy of the released course, with its own gradebook.db."""
-    target = tmp_path / "assignments"
-    shutil.copytree(released, target)
-    return target
-
-
-def submit(course: Path, student: str, assignment: str, notebooks: dict) -> None:
-    folder = course / "submitted" / student / assignment
-    folder.mkdir(parents=True)
-    for name, nb in notebooks.items():
-        nbformat.write(nb, str(folder / f"{name}.ipynb"))
-
-
-def auto_scores(course: Path, assignment: str, student: str) -> dict[str, dict[str, float]]:
-    """``{notebook: {item: autograded score}}`` from the gradebook, for the autograded items."""
-    from nbgrader.api import Gradebook
-
-    items = full_marks(source_of(course, assignment))
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        submission = gb.find_submission(assignment, student)
-        return {
-            nb.name: {g.name: g.auto_score for g in nb.grades if g.name in items[nb.name]}
-            for nb in submission.notebooks
-        }
-
-
-def source_of(course: Path, assignment: str) -> dict[str, nbformat.NotebookNode]:
-    return {
-        name: read_nb(course / "source" / assignment / f"{name}.ipynb")
-        for name in notebooks_of(assignment)
-    }
-
-
 def release_of(course: Path, assignment: str) -> dict[str, nbformat.NotebookNode]:
     return {
         name: read_nb(course / "release" / assignment / f"{name}.ipynb")
         for name in notebooks_of(assignment)
     }
-
-
-def full_marks(sources: dict) -> dict[str, dict[str, float]]:
-    return {name: auto_items(nb) for name, nb in sources.items()}
 
 
 def losing(sources: dict, cases) -> dict[str, dict[str, float]]:

@@ -4,7 +4,8 @@ Builds the site from the executed lessons in ``build/course/`` when every lesson
 from a CI-sized run of the course into ``build/site-course/`` (cached by the course runner, so a
 second run executes nothing), serves it on 127.0.0.1 and opens every page in Chromium with every
 request to another host refused: the site must work offline. Screenshots of the home page and a
-lesson go to ``build/browser/``. Same Chromium set-up as tests/lessons/test_browser.py.
+lesson go to ``build/browser/``. Chromium is found by the ``chromium`` fixture of tests/conftest.py, as for
+tests/lessons/test_browser.py.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import functools
 import http.server
 import importlib.util
-import os
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,16 +25,6 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "build" / "browser"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _load(name: str, path: Path):
@@ -42,17 +32,6 @@ def _load(name: str, path: Path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    found = _load("_browser", ROOT / "tests" / "test_browser.py").find_chromium()
-    if found is None:
-        reason = "no Chromium (apt-get install chromium, or set MLCICD_CHROMIUM)"
-        if os.environ.get("MLCICD_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"MLCICD_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    return found
 
 
 # Without a full `make course`, the site is built from a CI-sized run of two quick lessons: every
@@ -115,7 +94,7 @@ def test_site_in_chromium(chromium, site, served):
     images_checked = 0
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(**chromium)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         where = {"page": ""}
         page.on(

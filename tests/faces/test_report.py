@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 
 import pytest
 
-import mlcicd.report
 from mlcicd.errors import InputError
 from mlcicd.report import main, markdown, table
 
@@ -22,10 +20,6 @@ GATE = {
     "baseline_metrics": {"accuracy": 0.6, "n_rows": 100},
     "production_metrics": {"accuracy": 0.98, "n_rows": 100},
 }
-
-
-def test_docstring_example():
-    assert doctest.testmod(mlcicd.report).failed == 0
 
 
 def test_table_aligns_numbers_and_escapes_cells():

@@ -60,7 +60,7 @@ def test_frames_are_tidy(versions):
     assert set(versions["factor"]) == {"versions"}
     # one row per stage per (n, repeat): 9 stages of the loop plus the total
     assert versions.groupby(["value", "repeat"]).size().tolist() == [10] * 6
-    assert (versions["seconds"] >= 0).all()
+    assert versions["seconds"].notna().all()  # every stage of every run was timed
     totals = versions["stage"] == "total"
     assert (versions.loc[totals, "cpu_seconds"] > 0).all()
     assert versions.loc[~totals, "cpu_seconds"].isna().all()

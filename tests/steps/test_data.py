@@ -292,7 +292,7 @@ def small() -> pd.DataFrame:
 
 def test_fingerprint_equal_content_equal_hash(small):
     h = fingerprint(small)
-    assert len(h) == 64 and int(h, 16) >= 0
+    assert len(h) == 64 and set(h) <= set("0123456789abcdef")
     assert fingerprint(small.copy()) == h
     assert fingerprint(small.set_axis([10, 11, 12, 13])) == h  # index ignored
     rebuilt = pd.DataFrame({c: small[c].tolist() for c in ["x", "n", "s", "b"]})

@@ -416,7 +416,7 @@ def test_model_fingerprint_is_canonical(df, trained):
     # the raw bytes differ from one dump to the next (zip timestamps, id()-based names) ...
     fp = model_fingerprint(trained.model)
     assert fp == model_fingerprint(trained.model)
-    assert len(fp) == 64 and int(fp, 16) >= 0
+    assert len(fp) == 64 and set(fp) <= set("0123456789abcdef")
     # ... while any fitted value or parameter changes it
     other = train_model(df, "target", ModelSpec("logistic_regression", {"C": 0.25}), seed=3)
     assert model_fingerprint(other.model) != fp

@@ -1,4 +1,5 @@
-"""The compute and draw functions behind lesson 8: workflow, schedule, checklist."""
+"""Lesson 8 (putting it together): the functions of ``mlcicd/lessons/workflow.py`` on small
+inputs, then the notebook executed in CI and what it recorded."""
 
 from __future__ import annotations
 
@@ -115,14 +116,6 @@ def test_live_verdict_keeps_rolls_back_or_retrains():
     assert wf.live_verdict(retrain, None) == "retrain"
 
 
-def test_questions_hide_the_answer_and_explain_every_wrong_option():
-    for key, q in wf.QUESTIONS.items():
-        wrong = set(range(len(q["options"]))) - {q["answer"]}
-        assert set(q["feedback"]) == wrong, key
-        ask = wf.check_yourself(key)
-        assert ask.check(q["answer"])[0] and not any(ask.check(i)[0] for i in wrong)
-
-
 def test_record_results_flattens_runs(tmp_path):
     import json
 
@@ -224,3 +217,91 @@ def test_checklist_widget_rescores_on_every_tick():
     box.checkboxes["model"][0].value = False
     assert box.score["score"] == 1 and box.score["weakest"] == ["model"]
     assert "checklist score 1 of 4" in box.children[-1].value
+
+
+STEM = "08_putting_it_together"
+
+
+class TestNotebook:
+    """The lesson executed once with its CI parameters (``run``); what it recorded."""
+
+    # one worker runs this lesson once: its tests share the executed notebook
+    pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("test_lesson_08")]
+
+    def test_clean_workflow_passes_every_step_and_deploys_version_1(self, run):
+        r = run.results
+        assert r["setup_exit_code"] == 0
+        assert r["clean"]["exit_codes"] == dict.fromkeys(STEPS, 0) and r["clean"]["ok"] is True
+        assert r["clean"]["deployed"] == 1
+
+    def test_broken_batch_stops_the_workflow_at_data_validation(self, run):
+        r = run.results["broken"]
+        assert r["exit_codes"] == {**dict.fromkeys(STEPS, None), "Data Validation": 1}
+        assert r["failed_step"] == "Data Validation" and r["deployed"] is None
+
+    def test_a_calm_live_week_keeps_version_1(self, run):
+        week = run.results["week1"]
+        assert (week["production"], week["verdict"], week["exit_code"]) == (1, "keep", 0)
+        assert week["previous"] is None and week["drift_share"] < 0.5
+
+    def test_mislabelled_batch_passes_every_check_and_the_gate_finds_it_better(self, run):
+        r = run.results
+        assert r["mislabelled"]["exit_codes"] == dict.fromkeys(STEPS, 0)  # drift check quiet too
+        assert r["mislabelled"]["deployed"] == 2
+        gate = r["gate_mislabelled"]
+        assert gate["blessed"] is True and gate["metrics"]["accuracy"] >= 0.90
+        assert gate["metrics"]["accuracy"] > gate["production_metrics"]["accuracy"]
+
+    def test_live_labels_expose_the_bad_deploy_and_the_verdict_is_rollback(self, run):
+        r = run.results
+        week = r["week2"]
+        assert (week["production"], week["exit_code"], week["retrain"]) == (2, 1, True)
+        assert week["drift_share"] < 0.5  # the features did not drift: the accuracy fell
+        assert week["reference_accuracy"] - week["accuracy"] > 0.05
+        assert week["previous"] == 1 and week["previous_retrain"] is False
+        assert week["previous_accuracy"] > week["accuracy"]
+        assert week["verdict"] == "rollback"
+        assert r["rollback_exit_code"] == 0
+        after = r["week2_after"]
+        assert (after["production"], after["verdict"]) == (1, "keep")
+
+    def test_drift_calls_for_retraining_and_the_workflow_deploys_a_new_version(self, run):
+        r = run.results
+        week = r["week3"]
+        assert (week["production"], week["verdict"], week["previous"]) == (1, "retrain", None)
+        assert week["drift_share"] >= 0.5
+        drifted = r["drifted"]
+        assert drifted["exit_codes"] == {**dict.fromkeys(STEPS, 0), "Data Drift": 1}
+        assert drifted["statuses"]["Data Drift"] == "warning" and drifted["ok"] is True
+        assert drifted["deployed"] == 3
+        gate = r["gate_drifted"]
+        assert gate["blessed"] is True
+        assert gate["metrics"]["accuracy"] > gate["production_metrics"]["accuracy"]
+        assert (r["week4"]["production"], r["week4"]["verdict"]) == (3, "keep")
+        assert r["versions"] == [1, 2, 3] and r["aliases"]["production"] == 3
+
+    def test_commit_jobs_and_nightly_jobs_all_ran(self, run):
+        schedule = run.results["schedule"]
+        assert [(j["trigger"], j["job"]) for j in schedule] == [
+            ("every commit", "code tests"),
+            ("every commit", "data validation (sample)"),
+            ("every commit", "training smoke test"),
+            ("every commit", "quality gate"),
+            ("nightly", "full retraining"),
+            ("nightly", "version sweep"),
+            ("nightly", "drift monitoring"),
+        ]
+        assert all(j["ok"] for j in schedule)
+        assert set(run.results["schedule_seconds"]) == {"every commit", "nightly"}
+
+    def test_checklist_and_explorer(self, run):
+        r = run.results
+        assert r["course_pipeline"]["score"] == 3 and r["course_pipeline"]["weakest"] == [
+            "monitoring"
+        ]
+        assert r["checklist_score"] == 0
+        assert r["explorer_batch"] == "broken"  # the CI parameter
+        assert r["explorer"]["exit_codes"] == {**dict.fromkeys(STEPS, None), "Data Validation": 1}
+
+    def test_executed_notebook_shows_plots_and_widgets(self, run, assert_rendered):
+        assert_rendered(run)

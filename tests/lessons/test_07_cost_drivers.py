@@ -1,5 +1,5 @@
-"""The compute and draw functions behind lesson 7 (what drives the cost), its questions and
-its results."""
+"""Lesson 7 (what drives the cost): the functions of ``mlcicd/lessons/cost_drivers.py`` on small
+inputs, then the notebook executed in CI and what it recorded."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
+from mlcicd.course.run import NOTEBOOKS, ci_parameters
 from mlcicd.errors import InputError
 from mlcicd.lessons import cost_drivers as cd
 from mlcicd.measure.scaling import (
@@ -123,17 +124,6 @@ def test_incremental_runs_train_only_what_changed(small):
         cd.incremental_runs(0, data=small)
 
 
-def test_question_bank_hides_answers_and_gives_feedback_to_every_wrong_option():
-    for key, q in cd.QUESTIONS.items():
-        wrong = set(range(len(q["options"]))) - {q["answer"]}
-        assert set(q["feedback"]) == wrong, key
-        check = cd.check_yourself(key)
-        assert check.check(q["answer"])[0] is True
-        for j in wrong:
-            ok, text = check.check(j)
-            assert not ok and q["feedback"][j] in text
-
-
 def test_record_results_writes_what_the_tests_read(tmp_path, small):
     by_rows = sweep_data_size((100, 200, 400), n_features=4, software=False, **QUICK)
     by_trees = sweep_complexity((2, 4, 8), rows=100, n_features=3, **QUICK)
@@ -185,3 +175,117 @@ def test_cycle_explorer_refuses_bad_settings():
         cd.cycle_explorer(model="svm")
     with pytest.raises(InputError, match="features=1"):
         cd.cycle_explorer_compute(200, 1, "decision_tree", history=[])
+
+
+STEM = "07_what_drives_the_cost"
+CI = ci_parameters(NOTEBOOKS / f"{STEM}.ipynb")
+FEATURES = 30  # sweep_data_size's and sweep_complexity's synthetic data
+
+
+def _cycle_cells(rows: int, columns: int) -> int:
+    """Cells one cycle reads: training rows and holdout rows (together all rows) x columns."""
+    return rows * columns
+
+
+class TestNotebook:
+    """The lesson executed once with its CI parameters (``run``); what it recorded."""
+
+    # one worker runs this lesson once: its tests share the executed notebook
+    pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("test_lesson_07")]
+
+    def test_the_cells_a_cycle_reads_grow_exactly_with_the_rows(self, run):
+        rows = run.results["cycle_cost"]["rows"]
+        assert rows["values"] == CI["data_rows"]
+        assert rows["cycle_cells"] == [_cycle_cells(m, FEATURES + 1) for m in CI["data_rows"]]
+        assert rows["exponent_cells"] == pytest.approx(1.0, abs=1e-9)
+        assert len(rows["cycle_seconds"]) == len(rows["check_seconds"]) == len(CI["data_rows"])
+        assert all(s > 0 for s in rows["cycle_seconds"])
+
+    def test_c_of_m_is_fitted_as_a_fixed_part_plus_a_part_per_row(self, run):
+        rows = run.results["cycle_cost"]["rows"]
+        fit = rows["fit"]
+        # least squares of a straight line: its residuals sum to zero (checks the recorded fit)
+        residuals = [
+            s - (fit["fixed_seconds"] + fit["seconds_per_row"] * m)
+            for m, s in zip(rows["values"], rows["cycle_seconds"], strict=True)
+        ]
+        assert sum(residuals) == pytest.approx(0.0, abs=1e-9)
+        if fit["seconds_per_row"] > 0:
+            expected = max(fit["fixed_seconds"], 0.0) / fit["seconds_per_row"]
+            assert fit["break_even_rows"] == pytest.approx(expected)
+
+    def test_features_and_trees_change_what_a_cycle_does(self, run):
+        cost = run.results["cycle_cost"]
+        features = cost["features"]
+        assert features["values"] == CI["feature_counts"]
+        assert features["cycle_cells"] == [
+            _cycle_cells(CI["feature_rows"], f + 1) for f in CI["feature_counts"]
+        ]
+        trees = cost["trees"]
+        assert trees["values"] == CI["complexity_trees"]
+        # more trees: the same cells read, more training work
+        assert trees["cycle_cells"] == [_cycle_cells(CI["complexity_rows"], FEATURES + 1)] * len(
+            CI["complexity_trees"]
+        )
+        assert trees["exponent_cells"] == pytest.approx(0.0, abs=1e-9)
+
+    def test_data_validation_modes_run_exactly_as_many_checks_as_promised(self, run):
+        ns = [str(n) for n in CI["validation_ns"]]
+        assert run.results["validation_counts"] == {
+            "off": dict.fromkeys(ns, 0),
+            "each": {n: int(n) for n in ns},
+            "once": dict.fromkeys(ns, 1),
+        }
+
+    def test_parallel_workers_give_the_same_results(self, run):
+        p = run.results["parallel"]
+        assert (p["versions"], p["n_jobs"], p["same_results"]) == (CI["parallel_versions"], 2, True)
+        assert p["trained"] == {"1": CI["parallel_versions"], "2": CI["parallel_versions"]}
+        # the speed-up the lesson states is the ratio of its own best times (never asserted on)
+        assert p["speedup"] == pytest.approx(p["seconds"]["1"] / p["seconds"]["2"])
+        assert p["ideal"] == min(2, p["cores"])
+
+    def test_incremental_caching_trains_only_what_changed(self, run):
+        n = CI["cache_versions"]
+        cache = run.results["cache"]
+        assert cache["first run"]["trained"] == n
+        assert cache["unchanged re-run"]["trained"] == 0
+        assert cache["one version added"]["trained"] == 1
+        runs = ("first run", "unchanged re-run", "one version added")
+        assert [cache[r]["gates run"] for r in runs] == [n, n, n + 1]  # the gate is never cached
+        # hits and misses: setup 3 stages, 1 data check (the others reuse it), 3 stages per version
+        assert (cache["first run"]["cache misses"], cache["first run"]["cache hits"]) == (
+            3 + 1 + 3 * n,
+            n - 1,
+        )
+        assert (
+            cache["unchanged re-run"]["cache misses"],
+            cache["unchanged re-run"]["cache hits"],
+        ) == (
+            0,
+            3 + n + 3 * n,
+        )
+        assert (
+            cache["one version added"]["cache misses"],
+            cache["one version added"]["cache hits"],
+        ) == (
+            3,
+            3 + (n + 1) + 3 * n,
+        )
+
+    def test_explorer_ran_one_cycle_with_its_ci_defaults(self, run):
+        e = run.results["explorer"]
+        assert e["values"] == {
+            "rows": CI["explorer_rows"],
+            "features": CI["explorer_features"],
+            "model": "logistic_regression",
+        }
+        assert (e["runs"], e["cycles"]) == (1, 1)
+        assert e["cells"] == _cycle_cells(CI["explorer_rows"], CI["explorer_features"] + 1)
+
+    def test_executed_notebook_shows_plots_and_widgets(self, run, assert_rendered):
+        nb = assert_rendered(run)
+        # the cost per cycle is written as a function of m, not as rows added to seconds
+        prose = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        assert "T(n, m) = n · c(m)" in prose
+        assert "O(n · (m + t))" not in prose

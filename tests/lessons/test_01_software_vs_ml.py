@@ -1,4 +1,5 @@
-"""The compute and draw functions behind lesson 1 (software vs ML CI/CD), and its explorer."""
+"""Lesson 1 (software CI/CD vs ML CI/CD): the functions of ``mlcicd/lessons/software_vs_ml.py`` on
+small inputs, then the notebook executed in CI and what it recorded."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import pytest
 
+from mlcicd.course.run import NOTEBOOKS, ci_parameters
 from mlcicd.errors import InputError
 from mlcicd.lessons import software_vs_ml as sv
 from mlcicd.measure.scaling import sweep_data_size
@@ -140,17 +142,6 @@ def test_growth_table_refuses_a_sweep_without_the_rows_it_needs(sweeps):
         sv.growth_table(data, code[code["value"] == 0], versions)
 
 
-def test_questions_give_feedback_for_every_wrong_option():
-    for key, entry in sv.QUESTIONS.items():
-        wrong = set(range(len(entry["options"]))) - {entry["answer"]}
-        assert set(entry["feedback"]) == wrong, key
-        ask = sv.check_yourself(key)
-        assert ask.check(entry["answer"])[0]
-        for choice in wrong:
-            ok, text = ask.check(choice)
-            assert not ok and text == f"Not quite: {entry['feedback'][choice]}"
-
-
 def test_record_results_writes_what_the_lesson_computed(tmp_path, sweeps, small):
     import json
 
@@ -172,18 +163,6 @@ def test_record_results_writes_what_the_lesson_computed(tmp_path, sweeps, small)
     assert saved["explorer"]["rows"] == 1_000 and saved["explorer"]["runs"] == 1
 
 
-def test_the_lesson_asks_every_question_without_showing_its_answer():
-    import nbformat
-
-    from mlcicd.course.run import NOTEBOOKS
-
-    nb = nbformat.read(NOTEBOOKS / "01_software_vs_ml_cicd.ipynb", as_version=4)
-    code = [c.source for c in nb.cells if c.cell_type == "code"]
-    asked = [s for s in code if "check_yourself" in s]
-    assert asked == [f'sv.check_yourself("{key}")' for key in sv.QUESTIONS]
-    assert not [s for s in code if "SelfCheck" in s]
-
-
 def test_the_maturity_levels_name_their_source():
     import nbformat
 
@@ -193,3 +172,99 @@ def test_the_maturity_levels_name_their_source():
     (text,) = [c.source for c in nb.cells if "MLOps maturity: how much" in c.source]
     assert "Google Cloud" in text and "Continuous\ndelivery and automation pipelines" in text
     assert "Level 2: CI/CD of the pipeline itself" in text
+
+
+STEM = "01_software_vs_ml_cicd"
+CI = ci_parameters(NOTEBOOKS / f"{STEM}.ipynb")
+
+
+class TestNotebook:
+    """The lesson executed once with its CI parameters (``run``); what it recorded."""
+
+    # one worker runs this lesson once: its tests share the executed notebook
+    pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("test_lesson_01")]
+
+    def test_side_by_side_ran_both_real_pipelines(self, run):
+        s = run.results["side_by_side"]
+        assert run.results["software_steps"] == sorted(STEPS)
+        assert (s["rows"], s["versions"], s["ml_cycles"], s["software_ok"]) == (
+            569,
+            CI["ml_versions"],
+            CI["ml_versions"],
+            True,
+        )
+        assert s["software_operations"] > 0
+
+    def test_software_work_is_constant_while_ml_work_grows_with_the_data(self, run):
+        sweep = run.results["sweep"]
+        assert sweep["rows"] == CI["data_rows"]
+        ops = sweep["software_operations"]
+        assert len(set(ops)) == 1 and ops[0] == run.results["side_by_side"]["software_operations"]
+        assert sweep["software_cells"] == 0  # no software step reads the data
+        # the ML stages read every row: cells read grow exactly with the rows
+        per_row = [
+            cells / rows for cells, rows in zip(sweep["ml_cells"], sweep["rows"], strict=True)
+        ]
+        assert per_row == [per_row[0]] * len(per_row) and per_row[0] > 0
+
+    def test_the_ratio_the_lesson_states_is_its_measured_ml_over_software_time(self, run):
+        # timings are never compared in a test (a shared machine is noisy): only that the
+        # ratio the lesson prints is the one of its own measurements
+        sweep = run.results["sweep"]
+        assert run.results["ratio_at_largest"] == pytest.approx(
+            sweep["ml_seconds"][-1] / sweep["software_seconds"][-1]
+        )
+
+    def test_explorer_ran_both_pipelines_at_the_slider_size(self, run):
+        e = run.results["explorer"]
+        assert (e["runs"], e["rows"], e["ml_cycles"], e["software_ok"]) == (
+            1,
+            CI["explorer_rows"],
+            1,
+            True,
+        )
+        assert e["summary"].startswith(f"{CI['explorer_rows']:,} rows: software CI")
+
+    def test_executed_notebook_shows_plots_and_widgets(self, run, assert_rendered):
+        assert_rendered(run)
+
+    def test_growth_table_shows_what_each_pipeline_grows_with(self, run):
+        rows = {(g["pipeline"], g["grows with"]): g for g in run.results["growth"]}
+        code = rows[("software", "code and tests (lines of Python)")]
+        data_sw = rows[("software", "data (rows)")]
+        data_ml = rows[("ML", "data (rows)")]
+        versions = rows[("ML", "model versions")]
+        complexity = rows[("ML", "model complexity (n_estimators)")]
+        modules, per_module = CI["code_modules"], 5
+        # software work = 4 x files (checkout, compile, lint, build) + tests run, counted
+        files = [3 + 2 * m for m in (modules[0], modules[-1])]
+        tests = [13 + per_module * m for m in (modules[0], modules[-1])]
+        assert (code["work: smallest"], code["work: largest"]) == (
+            4 * files[0] + tests[0],
+            4 * files[1] + tests[1],
+        )
+        assert code["size: largest"] > code["size: smallest"] and code["work exponent"] > 0.5
+        # the same pipeline, flat in the data by construction: no step reads it
+        assert data_sw["work: smallest"] == data_sw["work: largest"] == code["work: smallest"]
+        assert data_sw["work exponent"] == 0
+        assert (data_sw["size: smallest"], data_sw["size: largest"]) == (
+            CI["data_rows"][0],
+            CI["data_rows"][-1],
+        )
+        # the ML pipeline reads every cell: work proportional to the rows, and to the versions
+        assert data_ml["work exponent"] == pytest.approx(1.0)
+        assert data_ml["work: largest"] / data_ml["work: smallest"] == pytest.approx(
+            CI["data_rows"][-1] / CI["data_rows"][0]
+        )
+        assert (versions["work: smallest"], versions["work: largest"]) == (
+            CI["version_counts"][0],
+            CI["version_counts"][-1],
+        )
+        assert versions["work exponent"] == pytest.approx(1.0)
+        # more trees, the same data read
+        assert (complexity["size: smallest"], complexity["size: largest"]) == (
+            CI["complexity"][0],
+            CI["complexity"][-1],
+        )
+        assert complexity["work exponent"] == 0
+        assert all(g["seconds: smallest"] > 0 for g in run.results["growth"])

@@ -1,4 +1,5 @@
-"""The helpers the lesson modules share: work folders and native thread pools."""
+"""What every lesson shares: the helpers of ``mlcicd/lessons/_common.py`` (work folders, native
+thread pools) and the self-checks (every question of a lesson's bank asked, none showing its answer)."""
 
 from __future__ import annotations
 
@@ -59,10 +60,20 @@ def test_self_checks_show_the_question_only_and_every_wrong_option_has_feedback(
             for module, alias in re.findall(pattern, cell):
                 alias = "" if alias == "y" else alias  # check_yourself imported by name
                 aliases[alias] = importlib.import_module(f"mlcicd.lessons.{module}")
-    asked = [
-        m for c in cells for m in re.findall(r"(?:(\w+)\.)?check_yourself\([\"'](\w+)[\"']\)", c)
-    ]
+    call = r"(?:(\w+)\.)?check_yourself\([\"'](\w+)[\"']\)"
+    asked = [m for c in cells for m in re.findall(call, c)]
     assert asked, "the lesson asks at least one self-check"
+    # a cell that asks is only the call: nothing around it can show the answer
+    for cell in cells:
+        if re.search(call, cell):
+            assert re.fullmatch(call, cell.strip()), f"a self-check cell shows more: {cell!r}"
+    # every question of the lesson's bank is asked, once
+    by_module = {}
+    for alias, key in asked:
+        by_module.setdefault(aliases[alias].__name__, []).append(key)
+    for name, keys in by_module.items():
+        bank = importlib.import_module(name).QUESTIONS
+        assert sorted(keys) == sorted(bank), f"{name}: asked {keys}, bank {list(bank)}"
     for alias, key in asked:
         bank = aliases[alias].QUESTIONS
         assert key in bank, f"{alias}.QUESTIONS has no {key!r}"
