@@ -31,9 +31,12 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from mlcicd.errors import EXIT_CHECK_FAILED, EXIT_OK, InputError, MlcicdError
+
+if TYPE_CHECKING:  # the commands import the steps when they run, so `--help` stays quick
+    from mlcicd.monitoring import FeatureDrift
 
 EXIT_INTERNAL = 3
 INTERNAL_ERROR = "internal error (this is a bug, please report it)"
@@ -167,7 +170,7 @@ def cmd_train(args: argparse.Namespace) -> _Result:
 
         fps = Fingerprints()
         described = None if schema is None else schema.to_dict()
-        params = canonical_fingerprint(
+        params_fp = canonical_fingerprint(
             {
                 "target": args.target,
                 "spec": spec,
@@ -176,7 +179,10 @@ def cmd_train(args: argparse.Namespace) -> _Result:
                 "schema": described,
             }
         )
-        key = stage_key("cli:train", fps.code_version(train_model), {"df": fps.of(df)}, params)
+        df_fp = fps.of(df)
+        if df_fp is None:  # every frame has a fingerprint; a None would only mean: do not cache
+            raise TypeError("a data frame without a fingerprint")
+        key = stage_key("cli:train", fps.code_version(train_model), {"df": df_fp}, params_fp)
         hit, trained = cache.get(key)
     if key is None or not hit:
         try:
@@ -214,14 +220,16 @@ def _first_that_builds(spec: Any, seed: int, tasks: list[str]) -> None:
     """InputError unless ``spec`` builds for one of ``tasks`` (the last task's error)."""
     from mlcicd.training import make_estimator
 
-    error = None
+    error: InputError | None = None
     for task in tasks:
         try:
             make_estimator(spec, seed=seed, task=task)
             return
         except InputError as exc:
             error = exc
-    raise InputError(f"--model {spec.name}: {error.message}")
+    raise InputError(
+        f"--model {spec.name}: {error.message if error else 'no task to build it for'}"
+    )
 
 
 def cmd_test_model(args: argparse.Namespace) -> _Result:
@@ -344,6 +352,16 @@ def cmd_registry(args: argparse.Namespace) -> _Result:
     return _Result(EXIT_OK, payload, "\n".join(lines))
 
 
+def _drift_line(label: str, f: FeatureDrift) -> str:
+    """One row of ``monitor``'s table (a column with no value has no statistic and no PSI)."""
+    p = "" if f.p_value is None else f"{f.p_value:.3g}"
+    statistic = "" if f.statistic is None else f"{f.statistic:.4f}"
+    psi = "" if f.psi is None else f"{f.psi:.3f}"
+    return (
+        f"{label:<28} {f.method:<15} {statistic:>10} {p:>8} {psi:>7}  {'DRIFT' if f.drift else ''}"
+    )
+
+
 def cmd_monitor(args: argparse.Namespace) -> _Result:
     from mlcicd.monitoring import detect_drift
 
@@ -385,19 +403,12 @@ def _monitor(args: argparse.Namespace) -> _Result:
         model = production.model if production is not None else None
     report = detect_drift(reference, current, target=args.target, model=model)
     lines = [f"{'feature':<28} {'method':<15} {'statistic':>10} {'p':>8} {'psi':>7}  drift"]
-    for f in report.features:
-        p = "" if f.p_value is None else f"{f.p_value:.3g}"
-        lines.append(
-            f"{f.feature:<28} {f.method:<15} {f.statistic:>10.4f} {p:>8} {f.psi:>7.3f}  "
-            f"{'DRIFT' if f.drift else ''}"
-        )
-    for f in (report.prediction_drift, report.residual_drift):
-        if f is not None:
-            p = "" if f.p_value is None else f"{f.p_value:.3g}"
-            lines.append(
-                f"{'(model) ' + f.feature:<28} {f.method:<15} {f.statistic:>10.4f} {p:>8} "
-                f"{f.psi:>7.3f}  {'DRIFT' if f.drift else ''}"
-            )
+    lines += [_drift_line(f.feature, f) for f in report.features]
+    lines += [
+        _drift_line("(model) " + f.feature, f)
+        for f in (report.prediction_drift, report.residual_drift)
+        if f is not None
+    ]
     lines.append(f"drift share {report.drift_share:.2f}; dataset drift: {report.dataset_drift}")
     lines += [f"- {reason}" for reason in report.reasons]
     lines.append("RETRAIN" if report.retrain else "keep the production model")
@@ -557,7 +568,7 @@ def _input_fingerprints(inputs: dict[str, Any]) -> dict[str, str] | None:
     return out
 
 
-def _production(args: argparse.Namespace) -> tuple[str, str] | None:
+def _production(args: argparse.Namespace) -> tuple[str, str | None] | None:
     """The registry's production model as a fingerprint (the sha256 of its file)."""
     if args.registry is None:
         return None
@@ -693,7 +704,7 @@ def build_parser() -> argparse.ArgumentParser:
         help_: str,
         example: str = "",
         details: str = "",
-        parents: tuple[argparse.ArgumentParser, ...] = (),
+        parents: tuple[_Parser, ...] = (),
     ) -> argparse.ArgumentParser:
         p = sub.add_parser(
             name,

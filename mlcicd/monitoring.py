@@ -35,6 +35,7 @@ from mlcicd.errors import InputError
 SMALL_REFERENCE = 1000  # up to this many reference rows: statistical tests, above: distances
 P_VALUE = 0.05
 DISTANCE_THRESHOLD = 0.1
+DEFAULT_DRIFT_SHARE = 0.5  # the dataset drifts when at least this share of its features drift
 PSI_BINS = 10
 PSI_EPSILON = 1e-4
 PSI_MODERATE = 0.1
@@ -500,7 +501,7 @@ def detect_drift(
     target: str | None = None,
     model: Any = None,
     reference_accuracy: float | None = None,
-    drift_share: float = 0.5,
+    drift_share: float = DEFAULT_DRIFT_SHARE,
     max_accuracy_drop: float = 0.05,
     columns: list[str] | None = None,
     correction: str | None = None,

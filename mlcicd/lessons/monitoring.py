@@ -28,9 +28,10 @@ from tqdm.auto import tqdm
 from mlcicd.course.widgets import question_bank
 from mlcicd.data import TARGET, drift_strength, load_dataset, production_batches, split
 from mlcicd.errors import InputError
-from mlcicd.evaluation import DEFAULT_THRESHOLDS, validate_model
+from mlcicd.evaluation import DEFAULT_THRESHOLDS, DEFAULT_TOLERANCE
 from mlcicd.lessons._common import fresh_workdir
 from mlcicd.monitoring import (
+    DEFAULT_DRIFT_SHARE,
     P_VALUE,
     P_VALUE_CORRECTIONS,
     PSI_BINS,
@@ -45,9 +46,9 @@ from mlcicd.training import ModelSpec, train_model
 
 POLICIES = release.RETRAIN_POLICIES
 # the course's thresholds are the library's defaults (one set for every lesson and assignment)
-DRIFT_SHARE = detect_drift.__kwdefaults__["drift_share"]  # dataset drift: this share of features
+DRIFT_SHARE = DEFAULT_DRIFT_SHARE  # dataset drift: this share of features
 MIN_ACCURACY = DEFAULT_THRESHOLDS["accuracy"]  # the quality gate's accuracy floor
-TOLERANCE = validate_model.__kwdefaults__["tolerance"]  # "no worse than production" up to this
+TOLERANCE = DEFAULT_TOLERANCE  # "no worse than production" up to this
 COLOURS = {"never": "tab:red", "on_drift": "tab:green", "every_week": "tab:blue"}
 
 

@@ -294,6 +294,7 @@ def run_workflow(
     deployed = None
     if steps[-1].status == PASSED:
         deployed = _production(root)
+        assert deployed is not None  # the deploy step passed, so production is set
         keep = root / _data_dir(deployed)
         keep.mkdir(parents=True, exist_ok=True)
         for name in ("train.csv", "holdout.csv"):
@@ -431,6 +432,7 @@ def describe_workflow(run: WorkflowRun) -> str:
         deployed = f", deployed version {run.deployed}" if run.deployed else ""
         return f"batch {run.batch!r}: no step failed{warning}{deployed} ({total:.1f} s)"
     skipped = sum(s.status == SKIPPED for s in run.steps)
+    assert run.failed_step is not None  # a run that is not ok stopped at a step
     code = run.exit_codes[run.failed_step]
     return (f"batch {run.batch!r}: red at {run.failed_step} (exit code {code}){warning}, "
             f"{skipped} step(s) skipped ({total:.1f} s)")  # fmt: skip

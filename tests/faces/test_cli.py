@@ -737,3 +737,19 @@ def test_a_malformed_gate_file_is_exit_2_naming_it(csvs, tmp_path, capsys, field
     line = one_line(err)
     assert f"gate decision {gate}: " in line and needle in line
     assert not (tmp_path / "reg").exists()
+
+
+def test_monitor_reports_a_column_with_no_value_as_drift(csvs, tmp_path, capsys):
+    """A column empty in the current file has no statistic: the table leaves it blank (it used to
+    crash formatting None, a bug reported as exit 3)."""
+    pd = pytest.importorskip("pandas")
+    current = pd.read_csv(csvs / "holdout.csv")
+    current["mean_radius"] = float("nan")
+    current.to_csv(tmp_path / "empty_column.csv", index=False)
+    code, out, err = run(
+        capsys, "monitor", csvs / "train.csv", tmp_path / "empty_column.csv", "--no-cache"
+    )
+    assert code in (0, 1) and err == ""
+    row = next(line for line in out.splitlines() if line.startswith("mean_radius "))
+    assert row.split() == ["mean_radius", "ks", "DRIFT"]
+    assert "no value in current" in out
