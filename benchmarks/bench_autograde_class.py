@@ -32,17 +32,22 @@ HOSTILE = {
 
 def _answer_cells(nb) -> list:
     return [
-        c for c in nb.cells
+        c
+        for c in nb.cells
         if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
-    ]  # fmt: skip
+    ]
 
 
 def make_class(course: Path, assignment: str, n: int) -> list[str]:
     """Hand in ``n`` submissions; return the ids that must get full marks."""
-    sources = {p.stem: nbformat.read(str(p), as_version=4)
-               for p in sorted((course / "source" / assignment).glob("*.ipynb"))}  # fmt: skip
-    releases = {p.stem: nbformat.read(str(p), as_version=4)
-                for p in sorted((course / "release" / assignment).glob("*.ipynb"))}  # fmt: skip
+    sources = {
+        p.stem: nbformat.read(str(p), as_version=4)
+        for p in sorted((course / "source" / assignment).glob("*.ipynb"))
+    }
+    releases = {
+        p.stem: nbformat.read(str(p), as_version=4)
+        for p in sorted((course / "release" / assignment).glob("*.ipynb"))
+    }
     full = []
     for i in range(n):
         student = f"s{i:04d}"
@@ -82,8 +87,9 @@ def grade_class(base: Path, assignment: str, n: int, jobs: int) -> tuple[float, 
     from mlcicd.course import autograde as ag
 
     course = base / f"{assignment}-{jobs}" / "assignments"
-    shutil.copytree(COURSE, course, ignore=shutil.ignore_patterns(*GENERATED, "gradebook.db",
-                                                                   "__pycache__"))  # fmt: skip
+    shutil.copytree(
+        COURSE, course, ignore=shutil.ignore_patterns(*GENERATED, "gradebook.db", "__pycache__")
+    )
     env = _env(base / "home")
     nbgrader(course, env, "generate_assignment", assignment)
     full = make_class(course, assignment, n)

@@ -48,7 +48,7 @@ def pipeline(n: int, cwd: Path) -> tuple[float, float, dict]:
 def run(quick: bool) -> list:
     n = 20 if quick else 200
     repeats = 1  # a full first run takes minutes: one sequence, reported as is
-    best = {k: (math.inf, math.inf) for k in ("first", "rerun", "added", "floor", "python")}
+    best = dict.fromkeys(("first", "rerun", "added", "floor", "python"), (math.inf, math.inf))
     counts = {}
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:

@@ -22,7 +22,7 @@ def run(quick: bool) -> list:
     df = load_dataset()
     run_versions(2, data=df)  # warm up imports and first calls
     names = ("full", "rerun", "added")
-    best = Timings({k: math.inf for k in names}, {k: math.inf for k in names})
+    best = Timings(dict.fromkeys(names, math.inf), dict.fromkeys(names, math.inf))
     for _ in range(repeats):
         cache = StageCache()
         runs = {}

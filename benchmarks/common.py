@@ -119,7 +119,7 @@ def timed(call: Callable[[], Any]) -> tuple[float, float, Any]:
 def best_of(subjects: dict[str, Callable[[], Any]], repeats: int) -> Timings:
     """Run the subjects in turn (a, b, a, b, ...) ``repeats`` times; the best of each, in
     wall-clock and in CPU time (each minimum taken on its own)."""
-    best = Timings({name: math.inf for name in subjects}, {name: math.inf for name in subjects})
+    best = Timings(dict.fromkeys(subjects, math.inf), dict.fromkeys(subjects, math.inf))
     for _ in range(repeats):
         for name, call in subjects.items():
             wall, cpu, _ = timed(call)

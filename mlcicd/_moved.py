@@ -47,7 +47,7 @@ def new_name(name: str) -> str | None:
 
 
 class _OldNames(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def find_spec(self, name, path=None, target=None):  # noqa: ARG002 (the finder protocol)
+    def find_spec(self, name, path=None, target=None):
         if not name.startswith("mlcicd.") or new_name(name) is None:
             return None
         return importlib.util.spec_from_loader(name, self)

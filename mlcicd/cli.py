@@ -129,8 +129,41 @@ def _validate_data(args: argparse.Namespace) -> _Result:
     return _Result(EXIT_OK if report.valid else EXIT_CHECK_FAILED, report.to_dict(), text)
 
 
-def cmd_train(args: argparse.Namespace) -> _Result:
+def _train_key(args: argparse.Namespace, df, spec, task: str, schema, train) -> str:
+    """The run cache's key of ``train``: the code, the data, and every option that shapes the model."""
+    from mlcicd.pipeline.cache import Fingerprints, canonical_fingerprint, stage_key
+
+    fps = Fingerprints()
+    params_fp = canonical_fingerprint(
+        {
+            "target": args.target,
+            "spec": spec,
+            "seed": args.seed,
+            "task": task,
+            "schema": None if schema is None else schema.to_dict(),
+        }
+    )
+    df_fp = fps.of(df)
+    if df_fp is None:  # a data frame always has a fingerprint
+        raise TypeError("a data frame without a fingerprint")
+    return stage_key("cli:train", fps.code_version(train), {"df": df_fp}, params_fp)
+
+
+def _training_data(args: argparse.Namespace, schema):
+    """``--data`` read, with the ``--target`` column and no column the ``--schema`` lacks."""
     from mlcicd.files import read_csv
+
+    df = read_csv(args.data, "data")
+    if args.target not in df.columns:
+        raise InputError(f"--target: column '{args.target}' is not in {args.data}")
+    if schema is not None:
+        extra = [str(c) for c in df.columns if c != args.target and c not in schema.names]
+        if extra:
+            raise InputError(f"--schema {args.schema}: no column {extra[0]!r} of {args.data}")
+    return df
+
+
+def cmd_train(args: argparse.Namespace) -> _Result:
     from mlcicd.training import (
         DEFAULT_MODEL,
         ModelSpec,
@@ -151,13 +184,7 @@ def cmd_train(args: argparse.Namespace) -> _Result:
         from mlcicd.validation import load_schema
 
         schema = load_schema(args.schema)
-    df = read_csv(args.data, "data")
-    if args.target not in df.columns:
-        raise InputError(f"--target: column '{args.target}' is not in {args.data}")
-    if schema is not None:
-        extra = [str(c) for c in df.columns if c != args.target and c not in schema.names]
-        if extra:
-            raise InputError(f"--schema {args.schema}: no column {extra[0]!r} of {args.data}")
+    df = _training_data(args, schema)
     try:
         task = resolve_task(df[args.target], args.target, args.model, args.task)
         spec = ModelSpec(name=args.model or DEFAULT_MODEL[task], params=params)
@@ -166,23 +193,7 @@ def cmd_train(args: argparse.Namespace) -> _Result:
     cache = _open_cache(args)
     key = None
     if cache is not None:
-        from mlcicd.pipeline.cache import Fingerprints, canonical_fingerprint, stage_key
-
-        fps = Fingerprints()
-        described = None if schema is None else schema.to_dict()
-        params_fp = canonical_fingerprint(
-            {
-                "target": args.target,
-                "spec": spec,
-                "seed": args.seed,
-                "task": task,
-                "schema": described,
-            }
-        )
-        df_fp = fps.of(df)
-        if df_fp is None:  # every frame has a fingerprint; a None would only mean: do not cache
-            raise TypeError("a data frame without a fingerprint")
-        key = stage_key("cli:train", fps.code_version(train_model), {"df": df_fp}, params_fp)
+        key = _train_key(args, df, spec, task, schema, train_model)
         hit, trained = cache.get(key)
     if key is None or not hit:
         try:
@@ -345,7 +356,7 @@ def cmd_registry(args: argparse.Namespace) -> _Result:
     for v in versions:
         acc = (v.metadata.get("metrics") or {}).get("accuracy")
         lines.append(
-            f"{v.version:>7}  {str(v.metadata.get('model_name', '?')):<20} "
+            f"{v.version:>7}  {v.metadata.get('model_name', '?')!s:<20} "
             f"{'' if acc is None else f'{acc:.4f}':>8}  {str(v.metadata.get('created_at', ''))[:19]:<20} "
             f"{', '.join(sorted(by_version.get(v.version, [])))}"
         )
@@ -1032,11 +1043,15 @@ def cmd_releases(args: argparse.Namespace) -> _Result:
     registry = _registry(args.registry)
     _require_registry(registry, args.registry)
     traffic, releases = registry.traffic(), registry.releases()
-    lines = [f"production {traffic['production']}, candidate {traffic['candidate']}, "
-             f"share {traffic['share']:g}"]  # fmt: skip
+    lines = [
+        f"production {traffic['production']}, candidate {traffic['candidate']}, "
+        f"share {traffic['share']:g}"
+    ]
     for r in releases:
-        lines.append(f"{r['at']}  {r['action']:<9} version {r['version']}  share {r['share']:g}"
-                     f"  {r['reason']}")  # fmt: skip
+        lines.append(
+            f"{r['at']}  {r['action']:<9} version {r['version']}  share {r['share']:g}"
+            f"  {r['reason']}"
+        )
     return _Result(EXIT_OK, {"traffic": traffic, "releases": releases}, "\n".join(lines))
 
 
@@ -1056,15 +1071,31 @@ def _add_release_commands(add: Any) -> None:
     p.add_argument("--share", type=_share, default=0.0, help="traffic to it (0: shadow only)")
     p.add_argument("--reason", default="", help="why, recorded with the decision")
     for name, func, help_, example in (
-        ("canary", cmd_canary, "route a share of the traffic to the candidate",
-         "mlcicd canary --registry registry/ --share 0.05"),
-        ("promote", cmd_promote, "make the candidate production (previous <- production)",
-         "mlcicd promote --registry registry/ --reason 'canary passed'"),
-        ("reject", cmd_reject, "drop the candidate: all traffic back to production",
-         "mlcicd reject --registry registry/ --reason 'worse on live traffic'"),
-        ("releases", cmd_releases, "the traffic split and every release decision",
-         "mlcicd releases --registry registry/"),
-    ):  # fmt: skip
+        (
+            "canary",
+            cmd_canary,
+            "route a share of the traffic to the candidate",
+            "mlcicd canary --registry registry/ --share 0.05",
+        ),
+        (
+            "promote",
+            cmd_promote,
+            "make the candidate production (previous <- production)",
+            "mlcicd promote --registry registry/ --reason 'canary passed'",
+        ),
+        (
+            "reject",
+            cmd_reject,
+            "drop the candidate: all traffic back to production",
+            "mlcicd reject --registry registry/ --reason 'worse on live traffic'",
+        ),
+        (
+            "releases",
+            cmd_releases,
+            "the traffic split and every release decision",
+            "mlcicd releases --registry registry/",
+        ),
+    ):
         p = add(name, func, help_, example)
         p.add_argument("--registry", required=True, metavar="DIR", help="the registry folder")
         if name == "canary":

@@ -29,7 +29,7 @@ from mlcicd.errors import InputError
 TARGET = "target"
 DATASETS = ("breast_cancer", "wine_binary", "diabetes", "penguins_like")
 # the label column of each named dataset (penguins_like keeps the real table's name)
-DATASET_TARGETS = {name: TARGET for name in DATASETS} | {"penguins_like": "species"}
+DATASET_TARGETS = dict.fromkeys(DATASETS, TARGET) | {"penguins_like": "species"}
 TASKS = ("classification", "regression")
 MAX_CLASSES = 20  # a float label with more distinct values than this is a regression target
 

@@ -145,7 +145,7 @@ def evaluate_model(model: Any, df: pd.DataFrame, target: str) -> dict[str, Any]:
             "mae": round(float(mean_absolute_error(y, predicted)), 6),
             "r2": round(float(r2_score(y, predicted)), 6) if len(y) > 1 else None,
         }
-        out["n_rows"] = int(len(df))
+        out["n_rows"] = len(df)
         return out
     classes = getattr(model, "classes_", None)
     if classes is None:
@@ -164,7 +164,7 @@ def evaluate_model(model: Any, df: pd.DataFrame, target: str) -> dict[str, Any]:
             "roc_auc": _roc_auc(model, X, y, classes),
         }
     out = {k: None if v is None else round(float(v), 6) for k, v in metrics.items()}
-    out["n_rows"] = int(len(df))
+    out["n_rows"] = len(df)
     if not binary:
         out["averaging"] = "macro"
     return out

@@ -110,9 +110,11 @@ def gate_report(p: Mapping[str, Any], title: str = "Test Model") -> str:
     )
     checks = table(
         ["check", "result", "detail"],
-        [[c["name"], f"{PASS} pass" if c["passed"] else f"{FAIL} fail", c["detail"]]
-         for c in p["checks"]],
-    )  # fmt: skip
+        [
+            [c["name"], f"{PASS} pass" if c["passed"] else f"{FAIL} fail", c["detail"]]
+            for c in p["checks"]
+        ],
+    )
     out = f"### {title}: quality gate {verdict}\n\n{metrics}\n\n{checks}\n"
     if p.get("reasons"):
         out += "\n" + "\n".join(f"- {r}" for r in p["reasons"]) + "\n"
@@ -136,10 +138,15 @@ def registry_report(p: Mapping[str, Any], title: str = "Model registry") -> str:
     rows = []
     for v in p["versions"]:
         meta = v.get("metadata", {})
-        rows.append([
-            v["version"], meta.get("model_name"), (meta.get("metrics") or {}).get("accuracy"),
-            str(meta.get("created_at", ""))[:19], ", ".join(sorted(by_version.get(v["version"], []))),
-        ])  # fmt: skip
+        rows.append(
+            [
+                v["version"],
+                meta.get("model_name"),
+                (meta.get("metrics") or {}).get("accuracy"),
+                str(meta.get("created_at", ""))[:19],
+                ", ".join(sorted(by_version.get(v["version"], []))),
+            ]
+        )
     body = table(["version", "model", "accuracy", "created (UTC)", "aliases"], rows, [0, 2])
     count = f"{len(rows)} version" + ("" if len(rows) == 1 else "s")
     return f"### {title}: {count}\n\n{body}\n"
@@ -174,10 +181,17 @@ def _drift_body(p: Mapping[str, Any], kind: str, title: str, verdict: str) -> st
     lines += [""] + [f"- {r}" for r in p.get("reasons", [])]
     ranked = sorted(features, key=lambda f: (not f.get("drift"), -(f.get("psi") or 0.0)))
     rows = [
-        [f["feature"], f.get("method"), f.get("statistic"), f.get("p_value"), f.get("psi"),
-         f.get("psi_band"), f"{WARN} drift" if f.get("drift") else ""]
+        [
+            f["feature"],
+            f.get("method"),
+            f.get("statistic"),
+            f.get("p_value"),
+            f.get("psi"),
+            f.get("psi_band"),
+            f"{WARN} drift" if f.get("drift") else "",
+        ]
         for f in ranked
-    ]  # fmt: skip
+    ]
     body = table(
         ["feature", "test", "statistic", "p-value", "PSI", "PSI band", ""], rows, [2, 3, 4]
     )

@@ -500,7 +500,7 @@ def train_model(
         "target": target,
         "task": task,
         "features": [str(c) for c in features],
-        "n_rows": int(len(df)),
+        "n_rows": len(df),
         "data_fingerprint": data_fingerprint or fingerprint(df),
         "seed": int(seed),
         "training_seconds": round(seconds, 6),

@@ -385,17 +385,11 @@ def _check_text(s: pd.Series, col: ColumnSchema, found: list) -> None:
         _add(found, col, UNKNOWN_CATEGORY, n, f"{_v(n)} not among the categories, e.g. {examples}")
 
 
-def validate_data(df: pd.DataFrame, schema: Schema, *, serving: bool = False) -> ValidationReport:
-    """Check ``df`` against ``schema`` and report every anomaly found (one per column and kind).
-
-    With ``serving=True`` the target column may be absent; if present it is checked."""
-    check_frame(df, allow_duplicates=True)
-    if not isinstance(schema, Schema):
-        raise InputError(f"schema: expected a Schema, got {type(schema).__name__}")
-    found: list[Anomaly] = []
-    n_rows = len(df)
-    if n_rows == 0:
-        found.append(Anomaly("*", EMPTY_DATASET, "the dataset has no rows", 0))
+def _column_anomalies(
+    df: pd.DataFrame, schema: Schema, serving: bool, found: list[Anomaly]
+) -> dict[str, int]:
+    """Duplicate, missing and unexpected columns (added to ``found``); returns each column
+    name's first position in ``df``."""
     first: dict[str, int] = {}
     copies: dict[str, int] = {}
     for pos, name in enumerate(map(str, df.columns)):
@@ -411,6 +405,21 @@ def validate_data(df: pd.DataFrame, schema: Schema, *, serving: bool = False) ->
     for name in first:
         if name not in known:
             found.append(Anomaly(name, UNEXPECTED_COLUMN, "column not in the schema", 1))
+    return first
+
+
+def validate_data(df: pd.DataFrame, schema: Schema, *, serving: bool = False) -> ValidationReport:
+    """Check ``df`` against ``schema`` and report every anomaly found (one per column and kind).
+
+    With ``serving=True`` the target column may be absent; if present it is checked."""
+    check_frame(df, allow_duplicates=True)
+    if not isinstance(schema, Schema):
+        raise InputError(f"schema: expected a Schema, got {type(schema).__name__}")
+    found: list[Anomaly] = []
+    n_rows = len(df)
+    if n_rows == 0:
+        found.append(Anomaly("*", EMPTY_DATASET, "the dataset has no rows", 0))
+    first = _column_anomalies(df, schema, serving, found)
     if n_rows:
         for col in schema.columns:
             if col.name in first:

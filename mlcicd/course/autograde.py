@@ -146,8 +146,10 @@ def check_course(course: Path, assignment: str) -> None:
         raise InputError(f"--course {course}: no nbgrader_config.py (not an nbgrader course)")
     if not (course / "source" / assignment).is_dir():
         known = sorted(p.name for p in (course / "source").glob("*") if p.is_dir())
-        raise InputError(f"assignment {assignment!r}: not in {course / 'source'} "
-                         f"(known: {', '.join(known) or 'none'})")  # fmt: skip
+        raise InputError(
+            f"assignment {assignment!r}: not in {course / 'source'} "
+            f"(known: {', '.join(known) or 'none'})"
+        )
     if not _gradebook_path(course).is_file():
         raise InputError(f"{_gradebook_path(course)}: missing; run `make assign` first")
     from nbgrader.api import Gradebook, MissingEntry
@@ -215,7 +217,7 @@ def _execution_status(folder: Path) -> str:
     for path in sorted(folder.glob("*.ipynb")):
         try:
             nb = nbformat.read(str(path), as_version=4)
-        except Exception:  # noqa: BLE001 -- nbgrader wrote it; unreadable means it failed
+        except Exception:
             return INTERNAL
         for index, cell in enumerate(nb.cells):
             for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
@@ -254,7 +256,7 @@ def _rows(root: Path, assignment: str, student: str) -> dict | None:
                             g.manual_score,
                             g.extra_credit,
                             bool(g.needs_manual_grade),
-                        ]  # fmt: skip
+                        ]
                         for g in nb.grades
                     },
                     "comments": {c.name: [c.auto_comment, c.manual_comment] for c in nb.comments},
@@ -284,8 +286,15 @@ def grade_submission(bundle: CourseBundle, job: Job) -> Outcome:
             if not any(name.endswith(".ipynb") for name in job.files):
                 top = rows["max_score"] if rows else None
                 return Outcome(s, MISSING, 0.0, top, seconds, "no notebook handed in", rows)
-            unreadable = ("NotJSONError", "not valid JSON", "Unreadable", "ValidationError",
-                          "JSONDecodeError", "UnicodeDecodeError", "nbformat")  # fmt: skip
+            unreadable = (
+                "NotJSONError",
+                "not valid JSON",
+                "Unreadable",
+                "ValidationError",
+                "JSONDecodeError",
+                "UnicodeDecodeError",
+                "nbformat",
+            )
             status = UNREADABLE if any(w in log for w in unreadable) else INTERNAL
             return Outcome(s, status, None, None, seconds, detail[:300], rows)
         status = _execution_status(out)
@@ -295,7 +304,7 @@ def grade_submission(bundle: CourseBundle, job: Job) -> Outcome:
             return Outcome(s, INTERNAL, None, None, seconds, "graded, but not in the gradebook")
         files = _files_under(out) if out.exists() else {}
         return Outcome(s, status, rows["score"], rows["max_score"], seconds, "", rows, files)
-    except Exception as exc:  # noqa: BLE001 -- every submission gets a status, never a crash
+    except Exception as exc:
         seconds = time.perf_counter() - start
         return Outcome(job.student, INTERNAL, None, None, seconds, f"{type(exc).__name__}: {exc}")
 
@@ -399,8 +408,9 @@ class ClassReport:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["student", "status", "score", "max_score", "seconds", "detail"])
         for o in self.outcomes:
-            writer.writerow([o.student, o.status, o.score, o.max_score, f"{o.seconds:.3f}",
-                             o.detail])  # fmt: skip
+            writer.writerow(
+                [o.student, o.status, o.score, o.max_score, f"{o.seconds:.3f}", o.detail]
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, buffer.getvalue())
         return path
@@ -455,8 +465,12 @@ def _collect(course, assignment, results, total, progress) -> list[Outcome]:
             merge(course, assignment, outcome)
             outcomes.append(outcome)
             failed = sum(not o.graded for o in outcomes)
-            bar.set_postfix(graded=len(outcomes) - failed, left=total - len(outcomes),
-                            failed=failed, refresh=False)  # fmt: skip
+            bar.set_postfix(
+                graded=len(outcomes) - failed,
+                left=total - len(outcomes),
+                failed=failed,
+                refresh=False,
+            )
             bar.update()
     return outcomes
 
@@ -468,17 +482,32 @@ def main(argv: list[str] | None = None) -> int:
         epilog="example: python -m mlcicd.course.autograde quiz --course assignments --jobs 2",
     )
     parser.add_argument("assignment", help="the assignment to grade, e.g. quiz")
-    parser.add_argument("--course", default="assignments",
-                        help="the nbgrader course folder (default: assignments)")  # fmt: skip
-    parser.add_argument("--jobs", type=int, default=None,
-                        help="submissions graded at once (default: the number of cores)")  # fmt: skip
-    parser.add_argument("--student", action="append", default=None,
-                        help="grade only this student (repeat for several)")  # fmt: skip
-    parser.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER"),
-                        help="a dask scheduler address: grade on that cluster "
-                             "(default: $DASK_SCHEDULER, else local processes)")  # fmt: skip
-    parser.add_argument("--csv", default=None,
-                        help="the per-submission account (default: build/autograde-ASSIGNMENT.csv)")  # fmt: skip
+    parser.add_argument(
+        "--course", default="assignments", help="the nbgrader course folder (default: assignments)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="submissions graded at once (default: the number of cores)",
+    )
+    parser.add_argument(
+        "--student",
+        action="append",
+        default=None,
+        help="grade only this student (repeat for several)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=os.environ.get("DASK_SCHEDULER"),
+        help="a dask scheduler address: grade on that cluster "
+        "(default: $DASK_SCHEDULER, else local processes)",
+    )
+    parser.add_argument(
+        "--csv",
+        default=None,
+        help="the per-submission account (default: build/autograde-ASSIGNMENT.csv)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
@@ -496,8 +525,10 @@ def main(argv: list[str] | None = None) -> int:
     path = report.write_csv(Path(args.csv or f"build/autograde-{args.assignment}.csv"))
     print(report.table())
     graded = len(report.outcomes) - len(report.failed)
-    print(f"{graded} of {len(report.outcomes)} submissions graded in {report.seconds:.1f} s; "
-          f"account: {path}")  # fmt: skip
+    print(
+        f"{graded} of {len(report.outcomes)} submissions graded in {report.seconds:.1f} s; "
+        f"account: {path}"
+    )
     if report.failed:
         print(f"autograde: not graded: {', '.join(report.failed)}", file=sys.stderr)
         return 1

@@ -187,9 +187,9 @@ def _cell_problems(cell: NotebookNode) -> list[str]:
     except InputError as exc:
         return [*problems, f"cell {name}: {exc}"]
     is_test = meta.get("grade") and not meta.get("solution")
-    if cell.cell_type == "code" and meta.get("solution") and not meta.get("grade"):
-        if not solutions:
-            problems.append(f"answer cell {name}: no {BEGIN_SOLUTION} / {END_SOLUTION} region")
+    answer = cell.cell_type == "code" and meta.get("solution") and not meta.get("grade")
+    if answer and not solutions:
+        problems.append(f"answer cell {name}: no {BEGIN_SOLUTION} / {END_SOLUTION} region")
     if is_test and not meta.get("locked"):
         problems.append(f"test cell {name}: not locked")
     if meta.get("grade") and not float(meta.get("points") or 0) > 0:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import ast
 import io
+import itertools
 import json
 import os
 import shutil
@@ -43,8 +44,18 @@ GOAL = 0.95
 GENERATED = ("release", "submitted", "autograded", "feedback", "downloaded", "exchange")
 
 _BINOPS = {"+": "-", "-": "+", "*": "/", "/": "*", "//": "/", "%": "//", "**": "*"}
-_CMPOPS = {"<": "<=", "<=": "<", ">": ">=", ">=": ">", "==": "!=", "!=": "==", "is": "is not",
-           "is not": "is", "in": "not in", "not in": "in"}  # fmt: skip
+_CMPOPS = {
+    "<": "<=",
+    "<=": "<",
+    ">": ">=",
+    ">=": ">",
+    "==": "!=",
+    "!=": "==",
+    "is": "is not",
+    "is not": "is",
+    "in": "not in",
+    "not in": "in",
+}
 _BOOLOPS = {"and": "or", "or": "and"}
 _LETTERS = "ABCDE"
 
@@ -126,7 +137,8 @@ def _number_moves(value) -> list:
     return [value * 2, value / 2]
 
 
-def mutations(source: str, regions: Iterable[tuple[int, int]]) -> list[Mutation]:
+# one branch per kind of mutation, read top to bottom: a dispatch reads best as one function
+def mutations(source: str, regions: Iterable[tuple[int, int]]) -> list[Mutation]:  # noqa: C901
     """Every single-site mutation of ``source`` on the lines of ``regions`` (1-based, inclusive).
 
     The whole source is parsed (so ``return`` inside a function is fine); only nodes that start
@@ -176,7 +188,7 @@ def mutations(source: str, regions: Iterable[tuple[int, int]]) -> list[Mutation]
                 add(line, col, op, _BINOPS[op[:-1]] + "=", "operator swapped")
         elif isinstance(node, ast.Compare):
             operands = [node.left, *node.comparators]
-            for left, right in zip(operands, operands[1:], strict=False):
+            for left, right in itertools.pairwise(operands):
                 where = _operator(lines, left, right, _CMPOPS)
                 if where:
                     add(*where, _CMPOPS[where[2]], "comparison swapped")
@@ -275,8 +287,13 @@ def mutated_notebook(source_nb, mutant: Mutant):
 
 def _env(home: Path) -> dict:
     env = dict(os.environ)
-    for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR",
-                "MPLCONFIGDIR"):  # fmt: skip
+    for var in (
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_DATA_DIR",
+        "JUPYTER_RUNTIME_DIR",
+        "IPYTHONDIR",
+        "MPLCONFIGDIR",
+    ):
         folder = home / var.lower()
         folder.mkdir(parents=True, exist_ok=True)
         env[var] = str(folder)
@@ -335,8 +352,9 @@ def grade(assignment: str, students: dict[str, dict], jobs: int, work: Path) -> 
     courses, procs = [], []
     for index, shard in enumerate(shards):
         env = _env(work / f"home-{index}")
-        course = _prepare_shard(work / f"shard-{index}", assignment,
-                                {s: students[s] for s in shard}, env)  # fmt: skip
+        course = _prepare_shard(
+            work / f"shard-{index}", assignment, {s: students[s] for s in shard}, env
+        )
         courses.append((course, env))
         procs.append(_nbgrader(course, env, "generate_assignment", assignment, "--force"))
     for proc in procs:
@@ -418,8 +436,10 @@ def run_assignment(assignment: str, jobs: int, work: Path, limit: int | None = N
 
 
 def report_markdown(results: list[AssignmentResult]) -> str:
-    rows = ["| assignment | mutants | killed | equivalent | survived | score |",
-            "|---|---|---|---|---|---|"]  # fmt: skip
+    rows = [
+        "| assignment | mutants | killed | equivalent | survived | score |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
         rows.append(
             f"| {r.assignment} | {r.mutants} | {r.killed} | {len(r.equivalent)} | "
@@ -428,9 +448,14 @@ def report_markdown(results: list[AssignmentResult]) -> str:
     total = sum(r.mutants - len(r.equivalent) for r in results)
     killed = sum(r.killed for r in results)
     overall = killed / total if total else 1.0
-    text = ["# Mutation test of the assignments' hidden tests", "", *rows, "",
-            f"Overall: {killed} of {total} non-equivalent mutants lose points ({overall:.1%}; "
-            f"goal {GOAL:.0%})."]  # fmt: skip
+    text = [
+        "# Mutation test of the assignments' hidden tests",
+        "",
+        *rows,
+        "",
+        f"Overall: {killed} of {total} non-equivalent mutants lose points ({overall:.1%}; "
+        f"goal {GOAL:.0%}).",
+    ]
     for r in results:
         if not r.reference_full_marks:
             text.append(f"\n**{r.assignment}: the reference answers did not get full marks.**")
@@ -456,19 +481,33 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m mlcicd.course.mutants", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("assignments", nargs="*", help="assignments to test (default: all)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="course copies graded at once (default: the number of cores)")  # fmt: skip
-    parser.add_argument("--limit", type=int, default=None,
-                        help="test only the first N mutants of each assignment (a quick look)")  # fmt: skip
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="course copies graded at once (default: the number of cores)",
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="test only the first N mutants of each assignment (a quick look)",
+    )
     parser.add_argument("--list", action="store_true", help="list the mutants, grade nothing")
-    parser.add_argument("--out", type=Path, default=ROOT / "build" / "mutants",
-                        help="folder for report.md and report.json (default: build/mutants)")  # fmt: skip
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "build" / "mutants",
+        help="folder for report.md and report.json (default: build/mutants)",
+    )
     args = parser.parse_args(argv)
     known = sorted(p.name for p in (COURSE / "source").iterdir() if p.is_dir())
     unknown = [a for a in args.assignments if a not in known]
     if unknown:
-        print(f"mutants: unknown assignment(s) {', '.join(unknown)} (known: {', '.join(known)})",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"mutants: unknown assignment(s) {', '.join(unknown)} (known: {', '.join(known)})",
+            file=sys.stderr,
+        )
         return 2
     if args.jobs < 1:
         print("mutants: --jobs must be at least 1", file=sys.stderr)
@@ -483,9 +522,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="mlcicd-mutants-") as tmp:
         for assignment in chosen:
             result = run_assignment(assignment, args.jobs, Path(tmp), args.limit)
-            print(f"{assignment}: {result.killed}/{result.mutants - len(result.equivalent)} killed"
-                  f" ({result.score:.1%}), {len(result.survivors)} survived, "
-                  f"{len(result.equivalent)} equivalent, {result.seconds:.0f} s", flush=True)  # fmt: skip
+            print(
+                f"{assignment}: {result.killed}/{result.mutants - len(result.equivalent)} killed"
+                f" ({result.score:.1%}), {len(result.survivors)} survived, "
+                f"{len(result.equivalent)} equivalent, {result.seconds:.0f} s",
+                flush=True,
+            )
             results.append(result)
             _write_report(args.out, results)  # after each assignment: a long run shows progress
     print(f"report: {args.out / 'report.md'}")

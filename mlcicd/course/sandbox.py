@@ -33,6 +33,7 @@ an ordinary user, or in a container (assignments/README.md says how), when that 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shutil
@@ -47,8 +48,17 @@ LIMITS = {
     "MLCICD_SANDBOX_PROCESSES": 256,
     "MLCICD_SANDBOX_FILE_MB": 64,
 }
-KEPT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "PYTHONPATH", "NBGRADER_EXECUTION", "TZ",
-        "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # fmt: skip
+KEPT = (
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "PYTHONPATH",
+    "NBGRADER_EXECUTION",
+    "TZ",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+)
 # a kernel needs few threads; fewer threads also keep the process limit meaningful
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
@@ -138,10 +148,8 @@ def remove_pids_group(group: Path) -> None:
         except OSError:
             return
         for pid in pids:
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
         try:
             group.rmdir()  # refused while a killed task is not reaped yet
             return

@@ -75,8 +75,11 @@ class SelfCheck:
     def _build(self):
         import ipywidgets as w
 
-        radio = w.RadioButtons(options=[(o, i) for i, o in enumerate(self.options)], value=None,
-                               layout=w.Layout(width="max-content"))  # fmt: skip
+        radio = w.RadioButtons(
+            options=[(o, i) for i, o in enumerate(self.options)],
+            value=None,
+            layout=w.Layout(width="max-content"),
+        )
         button = w.Button(description="Check", button_style="info")
         feedback = w.HTML()
 

@@ -51,8 +51,13 @@ def _two_panels(ax, wspace: float = 0.35):
 def _label_bars(ax, bars, fmt: str) -> None:
     for bar in bars:
         height = bar.get_height()
-        ax.annotate(fmt.format(height), (bar.get_x() + bar.get_width() / 2, height),
-                    ha="center", va="bottom", fontsize="small")  # fmt: skip
+        ax.annotate(
+            fmt.format(height),
+            (bar.get_x() + bar.get_width() / 2, height),
+            ha="center",
+            va="bottom",
+            fontsize="small",
+        )
 
 
 def fresh_workdir(path: str | os.PathLike) -> Path:

@@ -47,11 +47,13 @@ def cycle_cost(sweep: pd.DataFrame) -> pd.DataFrame:
     rows = sweep[(sweep["pipeline"] == "ml") & (sweep["stage"] != TOTAL)]
     if rows.empty or set(total_rows(sweep)["operations"]) != {1}:
         raise InputError("cycle_cost: expected a sweep of one model version per run")
-    part = rows["stage"].map(lambda s: "cycle" if s in CYCLE_STAGES else
-                             "check" if s == CHECK_STAGE else "other")  # fmt: skip
+    part = rows["stage"].map(
+        lambda s: "cycle" if s in CYCLE_STAGES else "check" if s == CHECK_STAGE else "other"
+    )
     rows = rows.assign(part=part, cycle_cells=rows["cells"].where(part == "cycle", 0))
-    per_run = rows.pivot_table(index=["value", "repeat"], columns="part", values="seconds",
-                               aggfunc="sum", fill_value=0.0)  # fmt: skip
+    per_run = rows.pivot_table(
+        index=["value", "repeat"], columns="part", values="seconds", aggfunc="sum", fill_value=0.0
+    )
     per_run = per_run.reindex(columns=["cycle", "check"], fill_value=0.0)
     fastest = per_run.loc[per_run.groupby(level="value")["cycle"].idxmin()].droplevel("repeat")
     cells = rows[rows["repeat"] == rows["repeat"].min()].groupby("value")["cycle_cells"].sum()
@@ -145,10 +147,21 @@ def validation_table(df: pd.DataFrame) -> pd.DataFrame:
     out["validations"] = out["validations"].astype("int64")
     order = {m: i for i, m in enumerate(("off", "each", "once"))}
     out = out.sort_values(["value", "mode"], key=lambda s: s.map(order) if s.name == "mode" else s)
-    out = out.rename(columns={"value": "n versions", "validation_seconds": "validation seconds",
-                              "cycles": "training + validation cycles"})  # fmt: skip
-    columns = ["n versions", "mode", "validations", "validation seconds",
-               "training + validation cycles", "seconds"]  # fmt: skip
+    out = out.rename(
+        columns={
+            "value": "n versions",
+            "validation_seconds": "validation seconds",
+            "cycles": "training + validation cycles",
+        }
+    )
+    columns = [
+        "n versions",
+        "mode",
+        "validations",
+        "validation seconds",
+        "training + validation cycles",
+        "seconds",
+    ]
     return out[columns].reset_index(drop=True)
 
 
@@ -228,16 +241,27 @@ def incremental_runs(versions: int, *, data: pd.DataFrame | None = None, seed: i
     data = load_dataset() if data is None else data
     cache = StageCache()
     rows = []
-    for label, n in (("first run", versions), ("unchanged re-run", versions),
-                     ("one version added", versions + 1)):  # fmt: skip
+    for label, n in (
+        ("first run", versions),
+        ("unchanged re-run", versions),
+        ("one version added", versions + 1),
+    ):
         start = time.perf_counter()
         result = run_versions(n, data=data, cache=cache, seed=seed)
         seconds = time.perf_counter() - start
         c = result.counts
-        rows.append({"run": label, "versions": n, "trained": c["train"],
-                     "data validations": c["validate_data"], "gates run": c["validate_model"],
-                     "cache hits": c["cache_hits"], "cache misses": c["cache_misses"],
-                     "seconds": seconds})  # fmt: skip
+        rows.append(
+            {
+                "run": label,
+                "versions": n,
+                "trained": c["train"],
+                "data validations": c["validate_data"],
+                "gates run": c["validate_model"],
+                "cache hits": c["cache_hits"],
+                "cache misses": c["cache_misses"],
+                "seconds": seconds,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -431,10 +455,17 @@ def cycle_explorer_compute(
     data = synthetic_dataset(rows, features, seed)
     result = run_versions([ModelSpec(model)], data=data, seed=seed)
     totals = result.stage_totals()
-    history.append({"rows": rows, "features": features, "model": model,
-                    "cycle seconds": sum(totals.get(s, 0.0) for s in CYCLE_STAGES),
-                    "data check seconds": totals.get(CHECK_STAGE, 0.0),
-                    "cells": rows * (features + 1), "cycles": result.counts["cycles"]})  # fmt: skip
+    history.append(
+        {
+            "rows": rows,
+            "features": features,
+            "model": model,
+            "cycle seconds": sum(totals.get(s, 0.0) for s in CYCLE_STAGES),
+            "data check seconds": totals.get(CHECK_STAGE, 0.0),
+            "cells": rows * (features + 1),
+            "cycles": result.counts["cycles"],
+        }
+    )
     return {**history[-1], "history": [dict(h) for h in history]}
 
 
@@ -443,10 +474,22 @@ def draw_cycles(result: Mapping, ax) -> None:
     for i, model in enumerate(EXPLORER_MODELS):
         runs = [h for h in result["history"] if h["model"] == model]
         if runs:
-            ax.plot([h["cells"] for h in runs], [h["cycle seconds"] for h in runs], "o",
-                    color=f"C{i}", label=model)  # fmt: skip
-    ax.plot(result["cells"], result["cycle seconds"], "o", ms=14, mfc="none", color="k",
-            label="latest run")  # fmt: skip
+            ax.plot(
+                [h["cells"] for h in runs],
+                [h["cycle seconds"] for h in runs],
+                "o",
+                color=f"C{i}",
+                label=model,
+            )
+    ax.plot(
+        result["cells"],
+        result["cycle seconds"],
+        "o",
+        ms=14,
+        mfc="none",
+        color="k",
+        label="latest run",
+    )
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
     ax.set_xlabel("cells read per cycle (rows x columns)")
@@ -473,12 +516,15 @@ def cycle_explorer(
         raise InputError(f"model={model!r}: expected one of {', '.join(EXPLORER_MODELS)}")
     style = {"description_width": "initial"}
     controls = {
-        "rows": w.IntSlider(value=rows, min=200, max=max(100_000, rows), step=200,
-                            description="rows", style=style),
-        "features": w.IntSlider(value=features, min=2, max=max(100, features),
-                                description="features", style=style),
-        "model": w.Dropdown(options=list(EXPLORER_MODELS), value=model, description="model",
-                            style=style),
-    }  # fmt: skip
+        "rows": w.IntSlider(
+            value=rows, min=200, max=max(100_000, rows), step=200, description="rows", style=style
+        ),
+        "features": w.IntSlider(
+            value=features, min=2, max=max(100, features), description="features", style=style
+        ),
+        "model": w.Dropdown(
+            options=list(EXPLORER_MODELS), value=model, description="model", style=style
+        ),
+    }
     compute = functools.partial(cycle_explorer_compute, history=[], seed=seed)
     return Explorer(controls, compute, draw_cycles, describe_cycle, figsize=(8, 4.5))

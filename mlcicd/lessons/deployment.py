@@ -61,9 +61,15 @@ def gate_and_deploy(
     (:class:`~mlcicd.errors.CheckFailed` when the gate does not bless it); the policy is
     :func:`mlcicd.pipeline.release.gate_and_release`."""
     return release.gate_and_release(
-        registry, trained, holdout, target, schema=schema, thresholds=thresholds,
-        tolerance=tolerance, strict=True,
-    )  # fmt: skip
+        registry,
+        trained,
+        holdout,
+        target,
+        schema=schema,
+        thresholds=thresholds,
+        tolerance=tolerance,
+        strict=True,
+    )
 
 
 def registry_snapshot(registry: Registry, step: str) -> dict:
@@ -157,9 +163,11 @@ def rollback_decision(
         raise InputError("live: no rows for the production model")
     previous = (version["previous"], mean["previous"]) if "previous" in mean else None
     return release.rollback_policy(
-        (version["production"], mean["production"]), previous,
-        min_accuracy=min_accuracy, tolerance=tolerance,
-    )  # fmt: skip
+        (version["production"], mean["production"]),
+        previous,
+        min_accuracy=min_accuracy,
+        tolerance=tolerance,
+    )
 
 
 def draw_live_accuracy(live: pd.DataFrame, ax, min_accuracy: float = 0.90) -> None:

@@ -427,7 +427,7 @@ def record_results(
                     "clean_accuracy": s["clean_accuracy"],
                 }
                 for s in skews
-            ],  # fmt: skip
+            ],
             "label_delay": json.loads(delay.reset_index().to_json(orient="records")),
             "ml_test_score": {
                 "tests": json.loads(table.to_json(orient="records")),

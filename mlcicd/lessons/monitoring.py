@@ -62,9 +62,15 @@ def _world(data: pd.DataFrame | None, seed: int):
 
 def _weeks(pool, n_weeks, batch_size, covariate_shift, concept_drift, drift_start, seed):
     return production_batches(
-        pool, TARGET, n_weeks, batch_size, covariate_shift=covariate_shift,
-        concept_drift=concept_drift, drift_start=drift_start, seed=seed,
-    )  # fmt: skip
+        pool,
+        TARGET,
+        n_weeks,
+        batch_size,
+        covariate_shift=covariate_shift,
+        concept_drift=concept_drift,
+        drift_start=drift_start,
+        seed=seed,
+    )
 
 
 def _check_number(name: str, value: Any, low: float, high: float) -> float:
@@ -123,25 +129,41 @@ def simulate_weeks(
     reference, reference_accuracy = train, decision.metrics["accuracy"]
     rows = []
     for week, batch in enumerate(tqdm(weeks, desc=policy, disable=not progress)):
-        report = detect_drift(reference, batch, target=TARGET, model=model.model,
-                              reference_accuracy=reference_accuracy, drift_share=drift_share,
-                              max_accuracy_drop=max_accuracy_drop)  # fmt: skip
+        report = detect_drift(
+            reference,
+            batch,
+            target=TARGET,
+            model=model.model,
+            reference_accuracy=reference_accuracy,
+            drift_share=drift_share,
+            max_accuracy_drop=max_accuracy_drop,
+        )
         psi = [f.psi for f in report.features if f.psi is not None]
         row = {
-            "policy": policy, "week": week, "drift_strength": float(strength[week]),
-            "version": version, "accuracy": report.accuracy,
-            "accuracy_drop": report.accuracy_drop, "drift_share": report.drift_share,
-            "n_drifted": len(report.drifted), "drifted": ", ".join(report.drifted),
+            "policy": policy,
+            "week": week,
+            "drift_strength": float(strength[week]),
+            "version": version,
+            "accuracy": report.accuracy,
+            "accuracy_drop": report.accuracy_drop,
+            "drift_share": report.drift_share,
+            "n_drifted": len(report.drifted),
+            "drifted": ", ".join(report.drifted),
             "mean_psi": float(np.mean(psi)) if psi else np.nan,
-            "dataset_drift": report.dataset_drift, "monitor_retrain": report.retrain,
+            "dataset_drift": report.dataset_drift,
+            "monitor_retrain": report.retrain,
             "alarm": _alarm(report, max_accuracy_drop),
-            "retrained": False, "blessed": False, "gate_reasons": "", "deployed_version": 0,
-        }  # fmt: skip
+            "retrained": False,
+            "blessed": False,
+            "gate_reasons": "",
+            "deployed_version": 0,
+        }
         if release.retrain_policy(policy, report.retrain):
             fit, gate = split(batch, TARGET, holdout=0.25, seed=seed + week)
             candidate = train_model(fit, TARGET, spec, seed=seed)
-            verdict = release.decide(candidate.model, gate, TARGET, production_model=model.model,
-                                     thresholds=thresholds)  # fmt: skip
+            verdict = release.decide(
+                candidate.model, gate, TARGET, production_model=model.model, thresholds=thresholds
+            )
             row.update(
                 retrained=True, blessed=verdict.blessed, gate_reasons="; ".join(verdict.reasons)
             )
@@ -199,8 +221,9 @@ def compare_policies(
 
 def explore_policy(policy: str, covariate_shift: float, concept_drift: float, **options):
     """The chosen policy next to ``"never"`` (for the lesson's Explorer)."""
-    return compare_policies(("never", policy), covariate_shift=covariate_shift,
-                            concept_drift=concept_drift, **options)  # fmt: skip
+    return compare_policies(
+        ("never", policy), covariate_shift=covariate_shift, concept_drift=concept_drift, **options
+    )
 
 
 def drift_by_feature(
@@ -257,21 +280,39 @@ def draw_accuracy(frame: pd.DataFrame, ax) -> None:
     crosses where the gate rejected it; the drifting weeks shaded."""
     drifting = frame.loc[frame["drift_strength"] > 0, "week"]
     if len(drifting):
-        ax.axvspan(drifting.min() - 0.5, frame["week"].max() + 0.5, color="0.92", zorder=0,
-                   label="drift ramps up")  # fmt: skip
+        ax.axvspan(
+            drifting.min() - 0.5,
+            frame["week"].max() + 0.5,
+            color="0.92",
+            zorder=0,
+            label="drift ramps up",
+        )
     for policy, rows in frame.groupby("policy", sort=False):
         colour = COLOURS[policy]
         ax.plot(rows["week"], rows["accuracy"], "o-", color=colour, label=f"policy: {policy}")
         done = rows[rows["deployed_version"] > 0]
         refused = rows[rows["retrained"] & ~rows["blessed"]]
-        for marks, style, size, what in ((done, "*", 15, "retrained + deployed"),
-                                         (refused, "X", 10, "gate rejected")):  # fmt: skip
+        for marks, style, size, what in (
+            (done, "*", 15, "retrained + deployed"),
+            (refused, "X", 10, "gate rejected"),
+        ):
             if len(marks):
-                ax.plot(marks["week"], marks["accuracy"], style, ms=size, color=colour,
-                        mec="black", label=f"{policy}: {what}")  # fmt: skip
+                ax.plot(
+                    marks["week"],
+                    marks["accuracy"],
+                    style,
+                    ms=size,
+                    color=colour,
+                    mec="black",
+                    label=f"{policy}: {what}",
+                )
     ax.set_xticks(sorted(frame["week"].unique()))
-    ax.set(xlabel="week", ylabel="accuracy on the week's labelled batch (fraction)",
-           ylim=(0, 1.02), title="Accuracy of the serving model, week by week")  # fmt: skip
+    ax.set(
+        xlabel="week",
+        ylabel="accuracy on the week's labelled batch (fraction)",
+        ylim=(0, 1.02),
+        title="Accuracy of the serving model, week by week",
+    )
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(alpha=0.3)
 
@@ -282,12 +323,22 @@ def draw_drift_share(frame: pd.DataFrame, ax, threshold: float | None = None) ->
     width = 0.8 / len(groups)
     for i, (policy, rows) in enumerate(groups):
         offset = (i - (len(groups) - 1) / 2) * width
-        ax.bar(rows["week"] + offset, rows["drift_share"], width, color=COLOURS[policy],
-               alpha=0.7, label=f"policy: {policy}")  # fmt: skip
+        ax.bar(
+            rows["week"] + offset,
+            rows["drift_share"],
+            width,
+            color=COLOURS[policy],
+            alpha=0.7,
+            label=f"policy: {policy}",
+        )
     if threshold is not None:
         ax.axhline(threshold, color="black", ls="--", label=f"dataset drift at >= {threshold:.2f}")
-    ax.set(xlabel="week", ylabel="share of features drifted (fraction)", ylim=(0, 1.02),
-           title="Feature drift against the serving model's training data")  # fmt: skip
+    ax.set(
+        xlabel="week",
+        ylabel="share of features drifted (fraction)",
+        ylim=(0, 1.02),
+        title="Feature drift against the serving model's training data",
+    )
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3, axis="y")
 
@@ -396,13 +447,19 @@ def null_batches(
             ref, cur = draw(b)
             p = _ks_p_values(ref, cur)
             psi = [numeric_psi(ref[:, j], cur[:, j]) for j in range(k)]
-            rows.append({
-                "scenario": scenario, "batch": b, "n_features": k,
-                "alarms": int(np.sum(p < P_VALUE)),
-                "bonferroni": int(np.sum(adjust_p_values(p, "bonferroni") < P_VALUE)),
-                "benjamini_hochberg": int(np.sum(adjust_p_values(p, "benjamini_hochberg") < P_VALUE)),
-                "max_psi": max(psi),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "batch": b,
+                    "n_features": k,
+                    "alarms": int(np.sum(p < P_VALUE)),
+                    "bonferroni": int(np.sum(adjust_p_values(p, "bonferroni") < P_VALUE)),
+                    "benjamini_hochberg": int(
+                        np.sum(adjust_p_values(p, "benjamini_hochberg") < P_VALUE)
+                    ),
+                    "max_psi": max(psi),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -418,18 +475,20 @@ def alarm_rates(batches: pd.DataFrame, drift_share: float = DRIFT_SHARE) -> pd.D
     out = []
     for scenario, rows in batches.groupby("scenario", sort=False):
         k = int(rows["n_features"].iloc[0])
-        out.append({
-            "scenario": scenario,
-            "per_feature": float(rows["alarms"].sum() / (k * len(rows))),
-            "any_alarm": float((rows["alarms"] > 0).mean()),
-            "mean_alarms": float(rows["alarms"].mean()),
-            "sd_alarms": float(rows["alarms"].std(ddof=0)),
-            "sd_if_independent": float(np.sqrt(k * P_VALUE * (1 - P_VALUE))),
-            "dataset_drift": float((rows["alarms"] / k >= drift_share).mean()),
-            "any_bonferroni": float((rows["bonferroni"] > 0).mean()),
-            "any_benjamini_hochberg": float((rows["benjamini_hochberg"] > 0).mean()),
-            "any_psi_significant": float((rows["max_psi"] >= PSI_SIGNIFICANT).mean()),
-        })  # fmt: skip
+        out.append(
+            {
+                "scenario": scenario,
+                "per_feature": float(rows["alarms"].sum() / (k * len(rows))),
+                "any_alarm": float((rows["alarms"] > 0).mean()),
+                "mean_alarms": float(rows["alarms"].mean()),
+                "sd_alarms": float(rows["alarms"].std(ddof=0)),
+                "sd_if_independent": float(np.sqrt(k * P_VALUE * (1 - P_VALUE))),
+                "dataset_drift": float((rows["alarms"] / k >= drift_share).mean()),
+                "any_bonferroni": float((rows["bonferroni"] > 0).mean()),
+                "any_benjamini_hochberg": float((rows["benjamini_hochberg"] > 0).mean()),
+                "any_psi_significant": float((rows["max_psi"] >= PSI_SIGNIFICANT).mean()),
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -458,8 +517,13 @@ def rates_by_batch_size(
             flagged = _ks_p_values(ref, cur) < P_VALUE
             calm.append(flagged[:n_features].mean())
             moved.append(flagged[n_features:].mean())
-        rows.append({"batch_size": int(n), "false_alarm": float(np.mean(calm)),
-                     "power": float(np.mean(moved))})  # fmt: skip
+        rows.append(
+            {
+                "batch_size": int(n),
+                "false_alarm": float(np.mean(calm)),
+                "power": float(np.mean(moved)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -478,16 +542,22 @@ def psi_without_drift(
     rng = np.random.default_rng(seed)
     rows = []
     for n, m in sizes:
-        psi = np.array([
-            numeric_psi(rng.standard_normal(n), rng.standard_normal(m))
-            for _ in range(n_repeats * n_features)
-        ])  # fmt: skip
-        rows.append({
-            "n_reference": int(n), "n_current": int(m), "mean_psi": float(psi.mean()),
-            "expected_psi": expected_psi(n, m),
-            "moderate_or_more": float((psi >= PSI_MODERATE).mean()),
-            "significant": float((psi >= PSI_SIGNIFICANT).mean()),
-        })  # fmt: skip
+        psi = np.array(
+            [
+                numeric_psi(rng.standard_normal(n), rng.standard_normal(m))
+                for _ in range(n_repeats * n_features)
+            ]
+        )
+        rows.append(
+            {
+                "n_reference": int(n),
+                "n_current": int(m),
+                "mean_psi": float(psi.mean()),
+                "expected_psi": expected_psi(n, m),
+                "moderate_or_more": float((psi >= PSI_MODERATE).mean()),
+                "significant": float((psi >= PSI_SIGNIFICANT).mean()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -717,7 +787,7 @@ def record_results(
                 "drift_share": DRIFT_SHARE,
                 "min_accuracy": MIN_ACCURACY,
                 "tolerance": TOLERANCE,
-            },  # fmt: skip
+            },
             "drift_flag": record["never"]["drift_flag"],
             "policies": record,
             "retrain_weeks": record["on_drift"]["retrain_weeks"],

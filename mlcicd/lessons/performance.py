@@ -64,8 +64,9 @@ def add_fit(ax, x, y, fit, label: str, colour: str = "#d62728") -> None:
     """Points ``(x, y)`` and the fitted power law ``fit`` on log-log axes ``ax``, labelled."""
     ax.plot(x, y, "s", color=colour, label=f"{label}: measured")
     xs = np.geomspace(min(x), max(x), 50)
-    ax.plot(xs, np.exp(fit.intercept) * xs**fit.slope, ":", color=colour,
-            label=f"{label}: fit, {fit}")  # fmt: skip
+    ax.plot(
+        xs, np.exp(fit.intercept) * xs**fit.slope, ":", color=colour, label=f"{label}: fit, {fit}"
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.legend(fontsize="small")
@@ -95,11 +96,18 @@ def loop_explorer_compute(
     seconds = time.perf_counter() - start
     stages = {k: v for k, v in result.stage_totals().items() if k not in SETUP_STAGES}
     stages["setup"] = sum(result.stage_totals().get(k, 0.0) for k in SETUP_STAGES)
-    history.append({"versions": versions, "rows": rows, "validation": validation,
-                    "cycles": result.counts["cycles"],
-                    "validations": result.counts["validate_data"],
-                    "seconds": seconds, "seconds per version": seconds / versions,
-                    "stages": stages})  # fmt: skip
+    history.append(
+        {
+            "versions": versions,
+            "rows": rows,
+            "validation": validation,
+            "cycles": result.counts["cycles"],
+            "validations": result.counts["validate_data"],
+            "seconds": seconds,
+            "seconds per version": seconds / versions,
+            "stages": stages,
+        }
+    )
     return {**history[-1], "history": [dict(h) for h in history]}
 
 
@@ -119,8 +127,18 @@ def draw_loop(result: Mapping, ax, last: int = 6) -> None:
     left.set_ylabel("seconds per stage (s)")
     left.set_title("where the time goes (latest run right)")
     left.tick_params(axis="x", labelsize="x-small")
-    cells = [[r["versions"], f"{r['rows']:,}", r["validation"], r["cycles"], r["validations"],
-              f"{r['seconds']:.2f}", f"{r['seconds per version']:.3f}"] for r in runs]  # fmt: skip
+    cells = [
+        [
+            r["versions"],
+            f"{r['rows']:,}",
+            r["validation"],
+            r["cycles"],
+            r["validations"],
+            f"{r['seconds']:.2f}",
+            f"{r['seconds per version']:.3f}",
+        ]
+        for r in runs
+    ]
     right.axis("off")
     columns = ["n", "rows", "validation", "cycles", "checks", "s", "s/version"]
     table = right.table(cellText=cells, colLabels=columns, loc="upper center")

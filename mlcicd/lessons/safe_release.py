@@ -69,9 +69,14 @@ def scenario(shift: float = 0.5, n_live: int = 2000, seed: int = 0) -> Scenario:
     candidate = train_model(train, TARGET, CANDIDATE_SPEC, seed=seed)
     gate = validate_model(candidate.model, holdout, TARGET, production_model=production.model)
     live = production_batches(
-        holdout, n_batches=1, batch_size=n_live, covariate_shift=shift, drift_start=0,
-        features=SHIFTED, seed=seed + 1,
-    )[0]  # fmt: skip
+        holdout,
+        n_batches=1,
+        batch_size=n_live,
+        covariate_shift=shift,
+        drift_start=0,
+        features=SHIFTED,
+        seed=seed + 1,
+    )[0]
     accuracy = {
         name: {
             "holdout": float(correct_on(m.model, holdout, TARGET).mean()),
@@ -96,18 +101,26 @@ def error_rates(rule: CanaryRule, s: Scenario, n_runs: int = 200, seed: int = 0)
     prod_error = 1 - s.accuracy["production"]["live"]
     gap = s.accuracy["production"]["live"] - s.accuracy["candidate"]["live"]
     return rule_error_rates(
-        rule, production_error=round(prod_error, 3), worse_by=round(gap, 3), n_runs=n_runs,
+        rule,
+        production_error=round(prod_error, 3),
+        worse_by=round(gap, 3),
+        n_runs=n_runs,
         seed=seed,
-    )  # fmt: skip
+    )
 
 
 def tradeoff(s: Scenario, rule: CanaryRule, shares=SHARES, seed: int = 0) -> pd.DataFrame:
     """Users affected and requests to the decision, one canary per share (rule's threshold)."""
     shares = sorted({*map(float, shares), rule.share})
     return canary_tradeoff(
-        s.production_correct, s.candidate_correct, shares, threshold=rule.threshold,
-        min_canary=rule.min_canary, max_canary=rule.max_canary, seed=seed,
-    )  # fmt: skip
+        s.production_correct,
+        s.candidate_correct,
+        shares,
+        threshold=rule.threshold,
+        min_canary=rule.min_canary,
+        max_canary=rule.max_canary,
+        seed=seed,
+    )
 
 
 def explore_canary(share: float, threshold: float, *, s: Scenario, rule: CanaryRule, seed: int):
@@ -123,16 +136,30 @@ def draw_tradeoff(result: dict[str, Any], ax) -> None:
     ax.scatter(table["requests"], table["users_affected"], c=colours, s=30, zorder=3)
     ax.plot(table["requests"], table["users_affected"], color=GREY, lw=1)
     for row in table.itertuples():
-        ax.annotate(f"{row.share:g}", (row.requests, row.users_affected), fontsize="small",
-                    xytext=(4, 4), textcoords="offset points")  # fmt: skip
+        ax.annotate(
+            f"{row.share:g}",
+            (row.requests, row.users_affected),
+            fontsize="small",
+            xytext=(4, 4),
+            textcoords="offset points",
+        )
     chosen = table[np.isclose(table["share"], result["share"])].iloc[0]
-    ax.scatter([chosen["requests"]], [chosen["users_affected"]], s=160, facecolor="none",
-               edgecolor=BLUE, lw=2, zorder=4, label=f"share {result['share']:g}")  # fmt: skip
+    ax.scatter(
+        [chosen["requests"]],
+        [chosen["users_affected"]],
+        s=160,
+        facecolor="none",
+        edgecolor=BLUE,
+        lw=2,
+        zorder=4,
+        label=f"share {result['share']:g}",
+    )
     ax.set_xscale("log")
     ax.set_xlabel("live requests until the decision (time)")
     ax.set_ylabel("requests the candidate answered")
-    ax.set_title(f"canary trade-off at threshold {result['threshold']:g} "
-                 "(green: rolled back, red: promoted)")  # fmt: skip
+    ax.set_title(
+        f"canary trade-off at threshold {result['threshold']:g} (green: rolled back, red: promoted)"
+    )
     ax.legend(loc="upper left")
 
 
@@ -153,8 +180,13 @@ def draw_accuracy(s: Scenario, ax) -> None:
         values = [s.accuracy[name]["holdout"], s.accuracy[name]["live"]]
         bars = ax.bar(x + (i - 0.5) * 0.38, values, 0.38, color=colour, label=name)
         for bar, v in zip(bars, values, strict=True):
-            ax.annotate(f"{v:.3f}", (bar.get_x() + bar.get_width() / 2, v), ha="center",
-                        va="bottom", fontsize="small")  # fmt: skip
+            ax.annotate(
+                f"{v:.3f}",
+                (bar.get_x() + bar.get_width() / 2, v),
+                ha="center",
+                va="bottom",
+                fontsize="small",
+            )
     ax.set_xticks(x, ["holdout (the gate)", f"live (size features +{s.shift:g} sd)"])
     ax.set_ylim(0.5, 1.02)
     ax.set_ylabel("accuracy")

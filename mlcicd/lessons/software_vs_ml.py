@@ -125,11 +125,18 @@ def side_by_side_explorer(
     """A ``rows`` slider: both pipelines run at that data size and the bars are redrawn."""
     import ipywidgets as w
 
-    slider = w.IntSlider(value=rows, min=1_000, max=max_rows, step=1_000,
-                         description="rows", style={"description_width": "initial"})  # fmt: skip
+    slider = w.IntSlider(
+        value=rows,
+        min=1_000,
+        max=max_rows,
+        step=1_000,
+        description="rows",
+        style={"description_width": "initial"},
+    )
     compute = functools.partial(side_by_side, workdir, versions=versions, seed=seed)
-    return Explorer({"rows": slider}, compute, draw_side_by_side, describe_side_by_side,
-                    figsize=(10, 4.5))  # fmt: skip
+    return Explorer(
+        {"rows": slider}, compute, draw_side_by_side, describe_side_by_side, figsize=(10, 4.5)
+    )
 
 
 def ml_vs_software_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -185,12 +192,22 @@ def _growth_row(pipeline, factor, size, work_name, work, seconds) -> dict:
     return dict(
         zip(
             GROWTH_COLUMNS,
-            (pipeline, factor, int(size[0]), int(size[-1]), work_name, int(work[0]),
-             int(work[-1]), _slope(size, work), float(seconds[0]), float(seconds[-1]),
-             _slope(size, seconds)),
+            (
+                pipeline,
+                factor,
+                int(size[0]),
+                int(size[-1]),
+                work_name,
+                int(work[0]),
+                int(work[-1]),
+                _slope(size, work),
+                float(seconds[0]),
+                float(seconds[-1]),
+                _slope(size, seconds),
+            ),
             strict=True,
         )
-    )  # fmt: skip
+    )
 
 
 def _software_points(frame: pd.DataFrame, factor: str) -> pd.DataFrame:
@@ -229,23 +246,48 @@ def growth_table(
     rows = []
     code = _software_points(code_sweep, "code_modules")
     work = "files handled + tests run"
-    rows.append(_growth_row("software", "code and tests (lines of Python)", code["lines"],
-                            work, code["operations"], code["seconds"]))  # fmt: skip
+    rows.append(
+        _growth_row(
+            "software",
+            "code and tests (lines of Python)",
+            code["lines"],
+            work,
+            code["operations"],
+            code["seconds"],
+        )
+    )
     sw = _software_points(data_sweep, "data_rows")
-    rows.append(_growth_row("software", "data (rows)", sw.index, work, sw["operations"],
-                            sw["seconds"]))  # fmt: skip
+    rows.append(
+        _growth_row("software", "data (rows)", sw.index, work, sw["operations"], sw["seconds"])
+    )
     ml = _ml_points(data_sweep, "data_rows")
-    rows.append(_growth_row("ML", "data (rows)", ml.index, "data cells read", ml["cells"],
-                            ml["seconds"]))  # fmt: skip
+    rows.append(
+        _growth_row("ML", "data (rows)", ml.index, "data cells read", ml["cells"], ml["seconds"])
+    )
     versions = _ml_points(versions_sweep, "versions")
-    rows.append(_growth_row("ML", "model versions", versions.index,
-                            "training + validation cycles", versions["operations"],
-                            versions["seconds"]))  # fmt: skip
+    rows.append(
+        _growth_row(
+            "ML",
+            "model versions",
+            versions.index,
+            "training + validation cycles",
+            versions["operations"],
+            versions["seconds"],
+        )
+    )
     if complexity_sweep is not None:
         factor = next(f for f in complexity_sweep["factor"].unique())
         cx = _ml_points(complexity_sweep, factor)
-        rows.append(_growth_row("ML", f"model complexity ({factor})", cx.index,
-                                "data cells read", cx["cells"], cx["seconds"]))  # fmt: skip
+        rows.append(
+            _growth_row(
+                "ML",
+                f"model complexity ({factor})",
+                cx.index,
+                "data cells read",
+                cx["cells"],
+                cx["seconds"],
+            )
+        )
     return pd.DataFrame(rows, columns=list(GROWTH_COLUMNS))
 
 
@@ -377,8 +419,16 @@ def record_results(
     """Write what lesson 1 computed to ``output_dir/results.json`` (the course's tests read it)."""
     table = ml_vs_software_table(sweep)
     software_steps = sweep[(sweep["pipeline"] == "software") & (sweep["stage"] != "total")]
-    keys = ("rows", "versions", "software_total", "ml_total", "ratio", "software_operations",
-            "ml_cycles", "software_ok")  # fmt: skip
+    keys = (
+        "rows",
+        "versions",
+        "software_total",
+        "ml_total",
+        "ratio",
+        "software_operations",
+        "ml_cycles",
+        "software_ok",
+    )
     return save_results(
         output_dir,
         {

@@ -152,11 +152,24 @@ def run_command(
     """Run ``python -m mlcicd ARGS`` in ``cwd`` as a separate process; return a :class:`StepRun`."""
     args = [str(a) for a in args]
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "mlcicd", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "mlcicd", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     seconds = time.perf_counter() - start
-    return StepRun(name, " ".join(["mlcicd", *args]), done.returncode, seconds, done.stdout,
-                   done.stderr, blocking)  # fmt: skip
+    return StepRun(
+        name,
+        " ".join(["mlcicd", *args]),
+        done.returncode,
+        seconds,
+        done.stdout,
+        done.stderr,
+        blocking,
+    )
 
 
 def run_step(step: Step, cwd: str | os.PathLike, reference: str) -> StepRun:
@@ -167,9 +180,15 @@ def run_step(step: Step, cwd: str | os.PathLike, reference: str) -> StepRun:
         runs.append(run_command(step.name, args, cwd, blocking=step.blocking))
         if runs[-1].exit_code != 0:
             break
-    return StepRun(step.name, " && ".join(r.command for r in runs), runs[-1].exit_code,
-                   sum(r.seconds for r in runs), "".join(r.stdout for r in runs),
-                   "".join(r.stderr for r in runs), step.blocking)  # fmt: skip
+    return StepRun(
+        step.name,
+        " && ".join(r.command for r in runs),
+        runs[-1].exit_code,
+        sum(r.seconds for r in runs),
+        "".join(r.stdout for r in runs),
+        "".join(r.stderr for r in runs),
+        step.blocking,
+    )
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -287,8 +306,15 @@ def run_workflow(
     for step in tqdm(WORKFLOW, desc=label, disable=not progress):
         if stop_on_failure and any(s.status == FAILED for s in steps):
             command = " && ".join(" ".join(["mlcicd", *c]) for c in step.commands)
-            steps.append(StepRun(step.name, command.replace(REFERENCE, reference), None, 0.0,
-                                 blocking=step.blocking))  # fmt: skip
+            steps.append(
+                StepRun(
+                    step.name,
+                    command.replace(REFERENCE, reference),
+                    None,
+                    0.0,
+                    blocking=step.blocking,
+                )
+            )
         else:
             steps.append(run_step(step, root, reference))
     deployed = None
@@ -325,8 +351,10 @@ class LiveCheck:
     def summary(self) -> str:
         lines = [f"{self.week}: {_line(self.production, self.report)}"]
         if self.previous_report is not None:
-            lines.append(f"{' ' * len(self.week)}  {_line(self.previous, self.previous_report)}"
-                         " (previous version, same rows)")  # fmt: skip
+            lines.append(
+                f"{' ' * len(self.week)}  {_line(self.previous, self.previous_report)}"
+                " (previous version, same rows)"
+            )
         lines.append(f"verdict: {self.verdict.upper()}")
         return "\n".join(lines)
 
@@ -349,8 +377,15 @@ def live_verdict(production: Mapping[str, Any], previous: Mapping[str, Any] | No
 
 
 def _monitor(root: Path, name: str, version: int, model_args: list[str]) -> StepRun:
-    args = ["monitor", f"{_data_dir(version)}/holdout.csv", "live.csv", "--target", TARGET,
-            *model_args, "--json"]  # fmt: skip
+    args = [
+        "monitor",
+        f"{_data_dir(version)}/holdout.csv",
+        "live.csv",
+        "--target",
+        TARGET,
+        *model_args,
+        "--json",
+    ]
     return run_command(name, args, root)
 
 
@@ -381,8 +416,9 @@ def check_production(
         previous = Registry(root / "registry").aliases().get("previous")
         if previous is not None:
             model = f"registry/versions/{previous:04d}/model.skops"
-            previous_report = _report(_monitor(root, "Previous Version", previous,
-                                               ["--model", model]))  # fmt: skip
+            previous_report = _report(
+                _monitor(root, "Previous Version", previous, ["--model", model])
+            )
     return LiveCheck(label, production, report, step, previous, previous_report)
 
 
@@ -434,20 +470,26 @@ def describe_workflow(run: WorkflowRun) -> str:
     skipped = sum(s.status == SKIPPED for s in run.steps)
     assert run.failed_step is not None  # a run that is not ok stopped at a step
     code = run.exit_codes[run.failed_step]
-    return (f"batch {run.batch!r}: red at {run.failed_step} (exit code {code}){warning}, "
-            f"{skipped} step(s) skipped ({total:.1f} s)")  # fmt: skip
+    return (
+        f"batch {run.batch!r}: red at {run.failed_step} (exit code {code}){warning}, "
+        f"{skipped} step(s) skipped ({total:.1f} s)"
+    )
 
 
 def draw_workflow(run: WorkflowRun, ax) -> None:
     """Seconds per step: green passed, orange warned, red failed, grey skipped."""
     colours = {PASSED: "tab:green", WARNING: "tab:orange", FAILED: "tab:red", SKIPPED: "0.75"}
     names = [s.name for s in run.steps]
-    bars = ax.bar(names, [s.seconds for s in run.steps],
-                  color=[colours[s.status] for s in run.steps])  # fmt: skip
+    bars = ax.bar(
+        names, [s.seconds for s in run.steps], color=[colours[s.status] for s in run.steps]
+    )
     labels = ["skipped" if s.exit_code is None else f"exit {s.exit_code}" for s in run.steps]
     ax.bar_label(bars, labels, fontsize=8)
-    ax.set(xlabel="workflow step", ylabel="wall time (s)",
-           title=f"ML CI workflow on the {run.batch} batch")  # fmt: skip
+    ax.set(
+        xlabel="workflow step",
+        ylabel="wall time (s)",
+        title=f"ML CI workflow on the {run.batch} batch",
+    )
     ax.tick_params(axis="x", labelrotation=20)
     ax.margins(y=0.15)
     ax.grid(alpha=0.3, axis="y")
@@ -459,8 +501,13 @@ def draw_workflow(run: WorkflowRun, ax) -> None:
 def _timed(trigger: str, job: str, work) -> dict[str, Any]:
     start = time.perf_counter()
     ok, detail = work()
-    return {"trigger": trigger, "job": job, "seconds": time.perf_counter() - start,
-            "ok": bool(ok), "detail": detail}  # fmt: skip
+    return {
+        "trigger": trigger,
+        "job": job,
+        "seconds": time.perf_counter() - start,
+        "ok": bool(ok),
+        "detail": detail,
+    }
 
 
 def ci_schedule(
@@ -520,13 +567,15 @@ def ci_schedule(
         flagged = sum(r.retrain for r in reports)
         return True, f"{monitor_weeks} weeks checked, {flagged} call(s) for retraining"
 
-    jobs = [("every commit", "code tests", code_tests),
-            ("every commit", "data validation (sample)", sample_validation),
-            ("every commit", "training smoke test", smoke_training),
-            ("every commit", "quality gate", gate),
-            ("nightly", "full retraining", full_training),
-            ("nightly", "version sweep", sweep),
-            ("nightly", "drift monitoring", monitoring)]  # fmt: skip
+    jobs = [
+        ("every commit", "code tests", code_tests),
+        ("every commit", "data validation (sample)", sample_validation),
+        ("every commit", "training smoke test", smoke_training),
+        ("every commit", "quality gate", gate),
+        ("nightly", "full retraining", full_training),
+        ("nightly", "version sweep", sweep),
+        ("nightly", "drift monitoring", monitoring),
+    ]
     rows = [_timed(t, j, w) for t, j, w in tqdm(jobs, desc="jobs", disable=not progress)]
     return pd.DataFrame(rows)
 
@@ -541,8 +590,9 @@ def plot_schedule(frame: pd.DataFrame):
     bars = ax.barh(frame["job"], frame["seconds"], color=[colours[t] for t in frame["trigger"]])
     ax.bar_label(bars, [f"{s:.2f} s" for s in frame["seconds"]], fontsize=8, padding=2)
     totals = frame.groupby("trigger", sort=False)["seconds"].sum()
-    handles = [Patch(color=c, label=f"{t}: {totals.get(t, 0):.1f} s in total")
-               for t, c in colours.items()]  # fmt: skip
+    handles = [
+        Patch(color=c, label=f"{t}: {totals.get(t, 0):.1f} s in total") for t, c in colours.items()
+    ]
     ax.invert_yaxis()
     ax.set(xlabel="wall time (s)", title="What runs on every commit and what runs nightly")
     ax.margins(x=0.2)
@@ -581,21 +631,25 @@ CHECKLIST: dict[str, tuple[str, ...]] = {
 }
 # The course's own bands, for its 4 items per area (not the paper's bands: those are for its
 # 28 tests, half a point for a manual test and a full point for an automated one).
-BANDS = ((0, "an area with no check at all: not ready for production"),
-         (1, "a start: every area has at least one check"),
-         (2, "half of this list's checks in every area"),
-         (3, "all but one of this list's checks in every area"),
-         (4, "every check on this short list (the paper's rubric asks for far more)"))  # fmt: skip
+BANDS = (
+    (0, "an area with no check at all: not ready for production"),
+    (1, "a start: every area has at least one check"),
+    (2, "half of this list's checks in every area"),
+    (3, "all but one of this list's checks in every area"),
+    (4, "every check on this short list (the paper's rubric asks for far more)"),
+)
 # Breck et al. (2017), "The ML Test Score: A Rubric for ML Production Readiness and Technical
 # Debt Reduction", IEEE Big Data: the final score is the minimum of the four section scores.
 # Upper ends of its bands (score 0 alone; then (0, 1], (1, 2], (2, 3], (3, 5], above 5), with the
 # paper's words for each.
-PAPER_BANDS = ((0, "more of a research project"),
-               (1, "not totally untested"),
-               (2, "first pass at basic productionization"),
-               (3, "reasonably tested"),
-               (5, "strong levels of automated testing and monitoring"),
-               (None, "exceptional"))  # fmt: skip
+PAPER_BANDS = (
+    (0, "more of a research project"),
+    (1, "not totally untested"),
+    (2, "first pass at basic productionization"),
+    (3, "reasonably tested"),
+    (5, "strong levels of automated testing and monitoring"),
+    (None, "exceptional"),
+)
 
 
 def paper_band(score: float) -> str:
@@ -625,8 +679,10 @@ def checklist_score(ticked: Mapping[str, Iterable[int]]) -> dict[str, Any]:
 
 def describe_score(result: Mapping[str, Any]) -> str:
     areas = ", ".join(f"{a} {s}/{len(CHECKLIST[a])}" for a, s in result["by_area"].items())
-    return (f"checklist score {result['score']} of 4 ({result['band']}); {areas}; "
-            f"weakest: {', '.join(result['weakest'])}")  # fmt: skip
+    return (
+        f"checklist score {result['score']} of 4 ({result['band']}); {areas}; "
+        f"weakest: {', '.join(result['weakest'])}"
+    )
 
 
 def checklist_widget():
@@ -635,8 +691,13 @@ def checklist_widget():
 
     import ipywidgets as w
 
-    boxes = {area: [w.Checkbox(description=item, indent=False, layout=w.Layout(width="auto"))
-                    for item in items] for area, items in CHECKLIST.items()}  # fmt: skip
+    boxes = {
+        area: [
+            w.Checkbox(description=item, indent=False, layout=w.Layout(width="auto"))
+            for item in items
+        ]
+        for area, items in CHECKLIST.items()
+    }
     label = w.HTML()
 
     def update(_=None):
@@ -824,16 +885,26 @@ def record_results(output_dir: str | os.PathLike, **computed: Any) -> Path:
     results: dict[str, Any] = {}
     for name, value in computed.items():
         if isinstance(value, WorkflowRun):
-            results[name] = {"exit_codes": value.exit_codes, "statuses": value.statuses,
-                             "ok": value.ok, "failed_step": value.failed_step,
-                             "deployed": value.deployed}  # fmt: skip
+            results[name] = {
+                "exit_codes": value.exit_codes,
+                "statuses": value.statuses,
+                "ok": value.ok,
+                "failed_step": value.failed_step,
+                "deployed": value.deployed,
+            }
         elif isinstance(value, LiveCheck):
-            results[name] = {"production": value.production, "verdict": value.verdict,
-                             "exit_code": value.step.exit_code, "previous": value.previous,
-                             **{f"{k}": value.report.get(k) for k in
-                                ("accuracy", "reference_accuracy", "drift_share", "retrain")},
-                             "previous_accuracy": (value.previous_report or {}).get("accuracy"),
-                             "previous_retrain": (value.previous_report or {}).get("retrain")}  # fmt: skip
+            results[name] = {
+                "production": value.production,
+                "verdict": value.verdict,
+                "exit_code": value.step.exit_code,
+                "previous": value.previous,
+                **{
+                    f"{k}": value.report.get(k)
+                    for k in ("accuracy", "reference_accuracy", "drift_share", "retrain")
+                },
+                "previous_accuracy": (value.previous_report or {}).get("accuracy"),
+                "previous_retrain": (value.previous_report or {}).get("retrain"),
+            }
         elif isinstance(value, StepRun):
             results[name] = value.exit_code
         elif isinstance(value, pd.DataFrame):  # the schedule

@@ -78,7 +78,8 @@ def find_lint_problems(
     return tuple(sorted(findings, key=lambda f: (f.path, f.line, f.code)))
 
 
-def _name_problems(tree: ast.Module, rel: str) -> list[LintFinding]:
+# one branch per kind of AST node that binds or uses a name: a dispatch reads best as one function
+def _name_problems(tree: ast.Module, rel: str) -> list[LintFinding]:  # noqa: C901
     imports: dict[str, int] = {}  # bound name -> line of its import
     bound, loaded, star = set(), [], False
     exported: set[str] = set()

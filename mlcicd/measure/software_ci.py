@@ -481,15 +481,18 @@ def build_archive(app_dir: str | os.PathLike, dist_dir: str | os.PathLike) -> St
     archive = dist / f"{app.name}-{version}.tar.gz"
 
     def write(tmp: Path) -> None:
-        with open(tmp, "wb") as raw, gzip.GzipFile("", "wb", fileobj=raw, mtime=0) as gz:
-            with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-                for path in files:
-                    info = tarfile.TarInfo(
-                        f"{app.name}-{version}/{path.relative_to(app.parent).as_posix()}"
-                    )
-                    info.size, info.mtime, info.mode = path.stat().st_size, _EPOCH_1980, 0o644
-                    with open(path, "rb") as fh:
-                        tar.addfile(info, fh)
+        with (
+            open(tmp, "wb") as raw,
+            gzip.GzipFile("", "wb", fileobj=raw, mtime=0) as gz,
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+        ):
+            for path in files:
+                info = tarfile.TarInfo(
+                    f"{app.name}-{version}/{path.relative_to(app.parent).as_posix()}"
+                )
+                info.size, info.mtime, info.mode = path.stat().st_size, _EPOCH_1980, 0o644
+                with open(path, "rb") as fh:
+                    tar.addfile(info, fh)
 
     atomic_write(archive, write)
     blob = archive.read_bytes()
@@ -549,11 +552,13 @@ def _package_dir(app_dir: str | os.PathLike) -> Path:
 
 def _read_version(init: Path) -> str:
     for node in ast.parse(init.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "__version__" for t in node.targets
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "__version__" for t in node.targets)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
         ):
-            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-                return node.value.value
+            return node.value.value
     return "0"
 
 

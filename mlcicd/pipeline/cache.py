@@ -21,6 +21,7 @@ it, which is exact as long as the stages are deterministic (every random step ta
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 from collections.abc import Callable, Mapping
@@ -133,10 +134,8 @@ class Fingerprints:
         except (KeyError, TypeError):
             pass
         version = f"{mlcicd.__version__}:{sha256_text(_source(func))}"
-        try:
+        with contextlib.suppress(TypeError):  # an unhashable callable: not memoised
             self._code[func] = version
-        except TypeError:  # an unhashable callable: not memoised
-            pass
         return version
 
 

@@ -431,7 +431,7 @@ class _Loop:
     def result(self, hits: int, misses: int) -> PipelineResult:
         records = sorted(self.records, key=lambda r: (r.version, stage_rank(r.stage)))
         table = count_executions(records, STAGE_ORDER)
-        counts = {stage: 0 for stage in STAGE_ORDER} | {s: c["executed"] for s, c in table.items()}
+        counts = dict.fromkeys(STAGE_ORDER, 0) | {s: c["executed"] for s, c in table.items()}
         ran = {(r.version, r.stage) for r in records if not r.cached and r.outcome != SKIPPED}
         counts["cycles"] = sum({(v, "train"), (v, "validate_model")} <= ran for v in self.specs)
         counts["cache_hits"], counts["cache_misses"] = hits, misses

@@ -183,10 +183,10 @@ def rollback_policy(
         return True, tuple(reasons)
     if below:
         reasons.append(
-            f"previous v{prev_v} scores {prev:.3f} on the same weeks, also below "
-            f"{min_accuracy:.3f}" if prev < min_accuracy else
-            f"previous v{prev_v} scores {prev:.3f} on the same weeks, within the tolerance"
-        )  # fmt: skip
+            f"previous v{prev_v} scores {prev:.3f} on the same weeks, also below {min_accuracy:.3f}"
+            if prev < min_accuracy
+            else f"previous v{prev_v} scores {prev:.3f} on the same weeks, within the tolerance"
+        )
         reasons.append("the deploy is not the cause: retrain on recent labelled data")
     return False, tuple(reasons)
 

@@ -602,7 +602,7 @@ def source_of_committed(assignment):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_correct_variants_full_marks_wrong_ones_lose_their_item(assignment, course):  # noqa: F811
+def test_correct_variants_full_marks_wrong_ones_lose_their_item(assignment, course):
     sources = source_of(course, assignment)
     submissions: dict[str, dict] = {}
     expected: dict[str, dict] = {}

@@ -654,9 +654,8 @@ def test_broken_and_hostile_submissions(assignment, course):
         assert scores[student] == losing(sources, [case]), f"{student} test cells earn nothing"
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        with pytest.raises(MissingEntry):
-            gb.find_submission(assignment, "missing")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb, pytest.raises(MissingEntry):
+        gb.find_submission(assignment, "missing")
     assert not (course / "autograded" / "missing").exists()
     if assignment == "quiz":  # the numbers, spelled out once
         assert sum(scores["standin"]["quiz"].values()) == 8.0

@@ -28,8 +28,16 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE = ROOT / "assignments"
-GENERATED = ("release", "submitted", "autograded", "feedback", "downloaded", "gradebook.db",
-             "exchange", "__pycache__")  # fmt: skip
+GENERATED = (
+    "release",
+    "submitted",
+    "autograded",
+    "feedback",
+    "downloaded",
+    "gradebook.db",
+    "exchange",
+    "__pycache__",
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +45,13 @@ def env(tmp_path_factory):
     """The environment nbgrader runs in: Jupyter folders in tmp, this venv's tools first."""
     home = tmp_path_factory.mktemp("grader-home")
     values = dict(os.environ)
-    for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR",
-                "MPLCONFIGDIR"):  # fmt: skip
+    for var in (
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_DATA_DIR",
+        "JUPYTER_RUNTIME_DIR",
+        "IPYTHONDIR",
+        "MPLCONFIGDIR",
+    ):
         (home / var).mkdir()
         values[var] = str(home / var)
     values["PATH"] = os.path.dirname(sys.executable) + os.pathsep + values["PATH"]
@@ -51,8 +64,13 @@ def env(tmp_path_factory):
 
 
 def nbgrader(course: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                          capture_output=True, text=True)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
 
 def new_course(where: Path, env: dict, assignments=("quiz",), timeout: int = 10) -> Path:
@@ -97,8 +115,13 @@ def gradebook_dump(course: Path, assignment: str) -> dict:
                 key = (sub.student.id, nb.name)
                 found[(*key, "late")] = nb.late_submission_penalty
                 for g in nb.grades:
-                    found[(*key, g.name)] = (g.auto_score, g.manual_score, g.extra_credit,
-                                             g.needs_manual_grade, g.max_score)  # fmt: skip
+                    found[(*key, g.name)] = (
+                        g.auto_score,
+                        g.manual_score,
+                        g.extra_credit,
+                        g.needs_manual_grade,
+                        g.max_score,
+                    )
                 for c in nb.comments:
                     found[(*key, "comment", c.name)] = (c.auto_comment, c.manual_comment)
     return found
@@ -133,8 +156,9 @@ def test_parallel_gradebook_equals_serial_and_every_submission_is_accounted_for(
     nbgrader(serial, env, "autograde", "quiz")  # exits 1: one notebook is not JSON
 
     out = tmp_path / "account.csv"
-    code = ag.main(["quiz", "--course", str(parallel), "--jobs", "2", "--csv", str(out),
-                    "--no-progress"])  # fmt: skip
+    code = ag.main(
+        ["quiz", "--course", str(parallel), "--jobs", "2", "--csv", str(out), "--no-progress"]
+    )
     assert code == 1  # one submission could not be graded
     assert "not graded: not_json" in capsys.readouterr().err
 
@@ -186,7 +210,7 @@ def test_one_student_and_bad_requests(tmp_path, env):
         ag.autograde_class(course, "nope", progress=False)
     with pytest.raises(InputError, match="--jobs"):
         ag.autograde_class(course, "quiz", jobs=0, progress=False)
-    with pytest.raises(InputError, match="no nbgrader_config.py"):
+    with pytest.raises(InputError, match=r"no nbgrader_config.py"):
         ag.autograde_class(tmp_path, "quiz", progress=False)
     assert ag.main(["quiz", "--course", str(tmp_path / "nowhere"), "--no-progress"]) == 2
 
@@ -198,9 +222,12 @@ def test_dask_local_cluster_grades_like_the_local_processes(tmp_path, env):
     hand_in(
         course, "quiz", {"ada": source, "bob": with_answer(source, "q5-answer", "answer_5 = 1")}
     )
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as cluster,  \
-            distributed.Client(cluster) as client:  # fmt: skip
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         report = ag.autograde_class(course, "quiz", scheduler=client, progress=False)
     scores = {o.student: o.score for o in report.outcomes}
     assert all(o.status == "graded" for o in report.outcomes)
@@ -290,8 +317,17 @@ def test_hostile_submissions_earn_what_they_earn_and_harm_no_one(tmp_path, env, 
 
 
 def test_sandbox_environment_is_scrubbed_and_limits_are_checked(tmp_path):
-    env = scrubbed_env({"PATH": "/usr/bin", "AWS_SECRET_ACCESS_KEY": "x", "GITHUB_TOKEN": "y",
-                        "HOME": "/root", "JPY_PARENT_PID": "1", "LANG": "C.UTF-8"}, tmp_path)  # fmt: skip
+    env = scrubbed_env(
+        {
+            "PATH": "/usr/bin",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "GITHUB_TOKEN": "y",
+            "HOME": "/root",
+            "JPY_PARENT_PID": "1",
+            "LANG": "C.UTF-8",
+        },
+        tmp_path,
+    )
     assert "AWS_SECRET_ACCESS_KEY" not in env and "GITHUB_TOKEN" not in env
     assert env["HOME"] == str(tmp_path / "home") and env["LANG"] == "C.UTF-8"
     assert env["JPY_PARENT_PID"] == "1" and env["OPENBLAS_NUM_THREADS"] == "1"

@@ -69,7 +69,7 @@ def test_mutants_of_a_notebook_have_distinct_stable_keys(tmp_path, monkeypatch):
         [
             answer("a1", "### BEGIN SOLUTION\nd = {'a': 0, 'b': 0}\n### END SOLUTION"),
             grading.tests("t1", "assert d == {'a': 0, 'b': 0}", 1),
-        ]  # fmt: skip
+        ]
     )
     folder = tmp_path / "source" / "hw"
     folder.mkdir(parents=True)
@@ -93,5 +93,5 @@ def test_equivalent_mutants_file_is_read_and_bad_json_named(tmp_path):
     path.write_text('{"quiz": {"k": "why"}}')
     assert mt.load_equivalent(path) == {"quiz": {"k": "why"}}
     path.write_text("{not json")
-    with pytest.raises(mt.InputError, match="eq.json"):
+    with pytest.raises(mt.InputError, match=r"eq.json"):
         mt.load_equivalent(path)

@@ -88,9 +88,13 @@ def _assignment(folder: Path) -> Path:
         "def f(x):\n    ### BEGIN SOLUTION\n    return 'THE-SECRET-ANSWER'\n    ### END SOLUTION"
     )
     answer.metadata["nbgrader"] = {
-        "grade": False, "solution": True, "locked": False, "task": False, "grade_id": "f",
+        "grade": False,
+        "solution": True,
+        "locked": False,
+        "task": False,
+        "grade_id": "f",
         "schema_version": 3,
-    }  # fmt: skip
+    }
     nb.cells = [nbformat.v4.new_markdown_cell("# Homework"), answer]
     nb.metadata["kernelspec"] = {
         "name": "python3",

@@ -34,7 +34,7 @@ def test_self_check_widget_click_shows_feedback():
     assert "Correct" in box.feedback.value
 
 
-@pytest.mark.parametrize("options, answer", [(["only"], 0), (["a", "b"], 2), (["a", "b"], -1)])
+@pytest.mark.parametrize(("options", "answer"), [(["only"], 0), (["a", "b"], 2), (["a", "b"], -1)])
 def test_self_check_refuses_bad_definitions(options, answer):
     with pytest.raises(InputError):
         SelfCheck("Q?", options, answer)

@@ -80,14 +80,33 @@ def test_the_ci_steps_chain(csvs, tmp_path, capsys):
     # a second, different model: test against production, deploy, then roll back
     model2 = tmp_path / "model2.skops"
     code, _, _ = run(
-        capsys, "train", csvs / "train.csv", "--target", "target", "-o", model2,
-        "--model", "random_forest", "--param", "n_estimators=30", "--param", "max_depth=4",
-    )  # fmt: skip
+        capsys,
+        "train",
+        csvs / "train.csv",
+        "--target",
+        "target",
+        "-o",
+        model2,
+        "--model",
+        "random_forest",
+        "--param",
+        "n_estimators=30",
+        "--param",
+        "max_depth=4",
+    )
     assert code == 0
     code, out, _ = run_json(
-        capsys, "test-model", model2, csvs / "holdout.csv", "--target", "target", "--registry", registry,
-        "--tolerance", "0.05",
-    )  # fmt: skip
+        capsys,
+        "test-model",
+        model2,
+        csvs / "holdout.csv",
+        "--target",
+        "target",
+        "--registry",
+        registry,
+        "--tolerance",
+        "0.05",
+    )
     assert code == 0 and out["blessed"] is True, out["reasons"]
     code, out, _ = run_json(capsys, "deploy", model2, "--registry", registry)
     assert code == 0 and out["version"] == 2
@@ -97,8 +116,16 @@ def test_the_ci_steps_chain(csvs, tmp_path, capsys):
     assert [v["version"] for v in out["versions"]] == [1, 2]
     assert out["aliases"]["production"] == 2 and out["aliases"]["previous"] == 1
 
-    code, out, _ = run_json(capsys, "monitor", csvs / "train.csv", csvs / "same.csv",
-                            "--target", "target", "--registry", registry)  # fmt: skip
+    code, out, _ = run_json(
+        capsys,
+        "monitor",
+        csvs / "train.csv",
+        csvs / "same.csv",
+        "--target",
+        "target",
+        "--registry",
+        registry,
+    )
     assert code == 0 and out["retrain"] is False and out["dataset_drift"] is False
     assert len(out["features"]) == 30
     assert set(out["features"][0]) >= {"feature", "method", "statistic", "p_value", "psi", "drift"}
@@ -152,7 +179,7 @@ def test_gate_rejects_and_deploy_refuses(csvs, tmp_path, capsys):
     )
     code, out, _ = run_json(capsys, "test-model", model, csvs / "holdout.csv", "--target", "target")
     assert code == 1 and out["blessed"] is False and out["reasons"]
-    code, out, err = run_json(capsys, "deploy", model, "--registry", registry)
+    code, out, _err = run_json(capsys, "deploy", model, "--registry", registry)
     assert code == 1 and out["deployed"] is False and "not blessed" in out["reason"]
     assert not (registry / "versions").exists() or not any((registry / "versions").iterdir())
 
@@ -181,7 +208,7 @@ def test_rollback_with_nothing_to_roll_back_is_exit_1(csvs, tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "argv, needle",
+    ("argv", "needle"),
     [
         (["validate-data", "{tmp}/nope.csv", "--schema", "{tmp}/schema.json"], "nope.csv"),
         (["validate-data", "{tmp}", "--schema", "{tmp}/schema.json"], "directory"),
@@ -302,15 +329,31 @@ def own(tmp_path_factory):
     target.iloc[[3, 7]] = np.inf
     diabetes.assign(target=target).to_csv(folder / "inf_label.csv", index=False)
     diabetes.assign(age=-diabetes["age"]).to_csv(folder / "negative_age.csv", index=False)
-    main(["infer-schema", str(folder / "penguins.csv"), "--target", "species", "-o",
-          str(folder / "penguins.json")])  # fmt: skip
-    main(["infer-schema", str(folder / "diabetes.csv"), "--target", "target", "-o",
-          str(folder / "diabetes.json")])  # fmt: skip
+    main(
+        [
+            "infer-schema",
+            str(folder / "penguins.csv"),
+            "--target",
+            "species",
+            "-o",
+            str(folder / "penguins.json"),
+        ]
+    )
+    main(
+        [
+            "infer-schema",
+            str(folder / "diabetes.csv"),
+            "--target",
+            "target",
+            "-o",
+            str(folder / "diabetes.json"),
+        ]
+    )
     return folder
 
 
 @pytest.mark.parametrize(
-    "argv, code, needle",
+    ("argv", "code", "needle"),
     [
         (["train", "{own}/penguins.csv", "--target", "label", "-o", "{tmp}/m.skops"], 2, "'label'"),
         (["train", "{own}/constant_label.csv", "--target", "species", "-o", "{tmp}/m.skops"], 2, "target column 'species' has a single class"),
@@ -345,10 +388,10 @@ def test_help_explains_every_option_lists_the_models_and_shows_an_example(capsys
     from mlcicd.cli import MODEL_NAMES, build_parser
     from mlcicd.training import MODELS, REGRESSION_MODELS
 
-    assert MODEL_NAMES == {
+    assert {
         "classification": tuple(MODELS),
         "regression": tuple(REGRESSION_MODELS),
-    }
+    } == MODEL_NAMES
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices
     for name, sub in commands.items():
@@ -491,15 +534,61 @@ def _stage_commands(csvs, tmp):
     """(name, argv, files it writes) for each cached stage command, failing checks included."""
     c = csvs
     return [
-        ("infer-schema", ["infer-schema", c / "train.csv", "--target", "target", "-o", tmp / "s.json"], ["s.json"]),
+        (
+            "infer-schema",
+            ["infer-schema", c / "train.csv", "--target", "target", "-o", tmp / "s.json"],
+            ["s.json"],
+        ),
         ("validate-data ok", ["validate-data", c / "holdout.csv", "--schema", tmp / "s.json"], []),
-        ("validate-data anomalies", ["validate-data", tmp / "bad.csv", "--schema", tmp / "s.json"], []),
-        ("train", ["train", c / "train.csv", "--target", "target", "-o", tmp / "m.skops"], ["m.skops"]),
-        ("test-model", ["test-model", tmp / "m.skops", c / "holdout.csv", "--target", "target"], ["m.skops.gate.json"]),
-        ("test-model rejected", ["test-model", tmp / "m.skops", c / "holdout.csv", "--target", "target", "--min-accuracy", "0.999", "--decision", tmp / "r.json"], ["r.json"]),
-        ("monitor same", ["monitor", c / "train.csv", c / "same.csv", "--target", "target", "--model", tmp / "m.skops"], []),
-        ("monitor drift", ["monitor", c / "train.csv", c / "drifted.csv", "--target", "target"], []),
-    ]  # fmt: skip
+        (
+            "validate-data anomalies",
+            ["validate-data", tmp / "bad.csv", "--schema", tmp / "s.json"],
+            [],
+        ),
+        (
+            "train",
+            ["train", c / "train.csv", "--target", "target", "-o", tmp / "m.skops"],
+            ["m.skops"],
+        ),
+        (
+            "test-model",
+            ["test-model", tmp / "m.skops", c / "holdout.csv", "--target", "target"],
+            ["m.skops.gate.json"],
+        ),
+        (
+            "test-model rejected",
+            [
+                "test-model",
+                tmp / "m.skops",
+                c / "holdout.csv",
+                "--target",
+                "target",
+                "--min-accuracy",
+                "0.999",
+                "--decision",
+                tmp / "r.json",
+            ],
+            ["r.json"],
+        ),
+        (
+            "monitor same",
+            [
+                "monitor",
+                c / "train.csv",
+                c / "same.csv",
+                "--target",
+                "target",
+                "--model",
+                tmp / "m.skops",
+            ],
+            [],
+        ),
+        (
+            "monitor drift",
+            ["monitor", c / "train.csv", c / "drifted.csv", "--target", "target"],
+            [],
+        ),
+    ]
 
 
 def test_each_stage_command_gives_the_same_output_and_exit_code_from_the_cache(
@@ -598,7 +687,7 @@ BUG = "mlcicd: internal error (this is a bug, please report it): "
 
 
 @pytest.mark.parametrize(
-    "error, shown",
+    ("error", "shown"),
     [
         (KeyError("boom"), "KeyError: 'boom'"),
         (ValueError("bad value"), "ValueError: bad value"),
@@ -641,7 +730,7 @@ def test_debug_shows_the_traceback_of_a_bug(monkeypatch, capsys, where):
     monkeypatch.setattr(cli, "cmd_registry", broken)
     argv = ["registry", "--registry", "anywhere"]
     argv = ["--debug", *argv] if where == "before" else [*argv, "--debug"]
-    code, out, err = run(capsys, *argv)
+    code, _out, err = run(capsys, *argv)
     assert code == 3
     assert "Traceback (most recent call last)" in err and "in broken" in err
     assert err.splitlines()[-1] == BUG + "KeyError: 'boom'"
@@ -683,7 +772,7 @@ def test_unreadable_files_and_unusable_paths_are_exit_2_naming_them(csvs, tmp_pa
         (["deploy", model, "--registry", tmp_path / "reg", "--decision", a_file], "a_file"),
     ]
     for argv, needle in cases:
-        code, out, err = run(capsys, *argv)
+        code, _out, err = run(capsys, *argv)
         assert code == 2, (argv, err)
         assert needle in one_line(err), (argv, err)
     assert not (tmp_path / "reg").exists()
@@ -719,7 +808,7 @@ def test_monitor_checks_the_target_in_both_files(csvs, tmp_path, capsys, which):
 
 
 @pytest.mark.parametrize(
-    "fields, needle",
+    ("fields", "needle"),
     [
         ({"checks": "x"}, "field 'checks' must be a list"),
         ({"reasons": 5}, "not a valid test-model decision (TypeError"),

@@ -58,15 +58,24 @@ def test_the_ci_workflow_on_the_penguins_like_table(penguins, tmp_path, capsys):
         "classification",
         "logistic_regression",
     )
-    code, out, _ = run(capsys, "test-model", model, d / "holdout.csv", "--target", "species",
-                       "--registry", reg)  # fmt: skip
+    code, out, _ = run(
+        capsys, "test-model", model, d / "holdout.csv", "--target", "species", "--registry", reg
+    )
     assert code == 0 and out["blessed"]
     assert out["metrics"]["averaging"] == "macro" and out["metrics"]["accuracy"] > 0.9
     assert out["metrics"]["roc_auc"] > 0.95  # one-vs-rest
     code, out, _ = run(capsys, "deploy", model, "--registry", reg, "--schema", schema)
     assert (code, out["deployed"], out["version"]) == (0, True, 1)
-    code, out, _ = run(capsys, "monitor", d / "train.csv", d / "holdout.csv", "--target",
-                       "species", "--registry", reg)  # fmt: skip
+    code, out, _ = run(
+        capsys,
+        "monitor",
+        d / "train.csv",
+        d / "holdout.csv",
+        "--target",
+        "species",
+        "--registry",
+        reg,
+    )
     assert code == 0 and not out["retrain"] and out["accuracy"] > 0.9
 
 
@@ -83,8 +92,9 @@ def test_serving_penguins_with_an_unknown_island_is_caught_and_still_predicted(
     serving = pd.read_csv(penguins / "holdout.csv").drop(columns="species").head(20)
     serving.loc[:4, "island"] = "Anvers"
     serving.to_csv(tmp_path / "serving.csv", index=False)
-    code, out, _ = run(capsys, "validate-data", tmp_path / "serving.csv", "--schema", schema,
-                       "--serving")  # fmt: skip
+    code, out, _ = run(
+        capsys, "validate-data", tmp_path / "serving.csv", "--schema", schema, "--serving"
+    )
     assert code == 1
     assert [(a["column"], a["kind"], a["count"]) for a in out["anomalies"]] == [
         ("island", "unknown_category", 5)
@@ -102,15 +112,24 @@ def test_the_ci_workflow_on_the_diabetes_regression(diabetes, tmp_path, capsys):
     assert (code, out["valid"]) == (0, True)
     code, out, _ = run(capsys, "train", d / "train.csv", "--target", "target", "-o", model)
     assert code == 0 and (out["task"], out["model_name"]) == ("regression", "ridge")
-    code, out, _ = run(capsys, "test-model", model, d / "holdout.csv", "--target", "target",
-                       "--registry", reg)  # fmt: skip
+    code, out, _ = run(
+        capsys, "test-model", model, d / "holdout.csv", "--target", "target", "--registry", reg
+    )
     assert code == 0 and out["blessed"] and out["thresholds"] == {"r2": 0.2}
     assert set(out["metrics"]) == {"rmse", "mae", "r2", "n_rows"}
     assert out["metrics"]["rmse"] < out["baseline_metrics"]["rmse"]  # beats the mean
     code, out, _ = run(capsys, "deploy", model, "--registry", reg)
     assert (code, out["version"]) == (0, 1)
-    code, out, _ = run(capsys, "monitor", d / "train.csv", d / "holdout.csv", "--target",
-                       "target", "--registry", reg)  # fmt: skip
+    code, out, _ = run(
+        capsys,
+        "monitor",
+        d / "train.csv",
+        d / "holdout.csv",
+        "--target",
+        "target",
+        "--registry",
+        reg,
+    )
     assert code == 0 and not out["retrain"]
     assert out["accuracy"] is None and not out["residual_drift"]["drift"]
 
@@ -123,14 +142,30 @@ def test_a_regression_gate_and_monitor_can_fail(diabetes, tmp_path, capsys):
     code, out, _ = run(capsys, "test-model", model, d / "holdout.csv", "--target", "target")
     assert code == 1 and not out["blessed"]
     assert any(r.startswith("rmse ") and "does not beat the baseline" in r for r in out["reasons"])
-    code, out, err = run(capsys, "test-model", model, d / "holdout.csv", "--target", "target",
-                         "--min-accuracy", "0.5")  # fmt: skip
+    code, out, err = run(
+        capsys,
+        "test-model",
+        model,
+        d / "holdout.csv",
+        "--target",
+        "target",
+        "--min-accuracy",
+        "0.5",
+    )
     assert code == 2 and "--min-accuracy" in err and "regression" in err
     # labels 60 higher with the same features: predictions stay, residuals drift -> retrain
     holdout = pd.read_csv(d / "holdout.csv")
     holdout.assign(target=holdout["target"] + 60).to_csv(tmp_path / "later.csv", index=False)
-    code, out, _ = run(capsys, "monitor", d / "train.csv", tmp_path / "later.csv", "--target",
-                       "target", "--model", model)  # fmt: skip
+    code, out, _ = run(
+        capsys,
+        "monitor",
+        d / "train.csv",
+        tmp_path / "later.csv",
+        "--target",
+        "target",
+        "--model",
+        model,
+    )
     assert code == 1 and out["retrain"] and out["residual_drift"]["drift"]
 
 
@@ -138,13 +173,34 @@ def test_a_classifier_on_the_diabetes_label_is_refused_naming_label_and_task(
     diabetes, tmp_path, capsys
 ):
     model = tmp_path / "m.skops"
-    code, _, err = run(capsys, "train", diabetes / "train.csv", "--target", "target", "-o",
-                       model, "--model", "logistic_regression")  # fmt: skip
+    code, _, err = run(
+        capsys,
+        "train",
+        diabetes / "train.csv",
+        "--target",
+        "target",
+        "-o",
+        model,
+        "--model",
+        "logistic_regression",
+    )
     assert code == 2 and "'target'" in err and "--task classification" in err
     assert not model.exists()
-    code, out, _ = run(capsys, "train", diabetes / "train.csv", "--target", "target", "-o",
-                       model, "--model", "decision_tree", "--task", "classification",
-                       "--param", "max_depth=2")  # fmt: skip
+    code, out, _ = run(
+        capsys,
+        "train",
+        diabetes / "train.csv",
+        "--target",
+        "target",
+        "-o",
+        model,
+        "--model",
+        "decision_tree",
+        "--task",
+        "classification",
+        "--param",
+        "max_depth=2",
+    )
     assert code == 0 and out["task"] == "classification"
 
 

@@ -45,8 +45,9 @@ def test_stage_canary_promote_and_reject(csvs, tmp_path, capsys):
 
     code, out, _ = run_json(capsys, "candidate", b, "--registry", reg, "--reason", "shadow")
     assert code == 0 and out == {
-        "candidate": 2, "traffic": {"production": 1, "candidate": 2, "share": 0.0}
-    }  # fmt: skip
+        "candidate": 2,
+        "traffic": {"production": 1, "candidate": 2, "share": 0.0},
+    }
     code, out, _ = run_json(capsys, "canary", "--share", "0.1", "--registry", reg)
     assert code == 0 and out["traffic"]["share"] == 0.1
     code, out, _ = run_json(capsys, "promote", "--registry", reg, "--reason", "canary passed")
@@ -55,13 +56,17 @@ def test_stage_canary_promote_and_reject(csvs, tmp_path, capsys):
     assert run_json(capsys, "candidate", c, "--registry", reg, "--share", "0.05")[0] == 0
     code, out, _ = run_json(capsys, "reject", "--registry", reg, "--reason", "worse live")
     assert code == 0 and out == {
-        "rejected": 3, "traffic": {"production": 2, "candidate": None, "share": 0.0}
-    }  # fmt: skip
+        "rejected": 3,
+        "traffic": {"production": 2, "candidate": None, "share": 0.0},
+    }
     code, out, _ = run_json(capsys, "releases", "--registry", reg)
     assert [(r["action"], r["version"], r["share"]) for r in out["releases"]] == [
-        ("candidate", 2, 0.0), ("share", 2, 0.1), ("promote", 2, 0.1),
-        ("candidate", 3, 0.05), ("reject", 3, 0.05),
-    ]  # fmt: skip
+        ("candidate", 2, 0.0),
+        ("share", 2, 0.1),
+        ("promote", 2, 0.1),
+        ("candidate", 3, 0.05),
+        ("reject", 3, 0.05),
+    ]
 
 
 def test_refusals_are_exit_1_and_bad_input_exit_2_in_one_line(csvs, tmp_path, capsys):

@@ -87,13 +87,24 @@ def test_deploy_refused_and_registry_listing():
     listing = {
         "aliases": {"production": 2, "previous": 1},
         "versions": [
-            {"version": 1, "metadata": {"model_name": "dummy", "metrics": {"accuracy": 0.6},
-                                        "created_at": "2026-01-01T10:00:00+00:00"}},
-            {"version": 2, "metadata": {"model_name": "logistic_regression",
-                                        "metrics": {"accuracy": 0.96},
-                                        "created_at": "2026-01-02T10:00:00+00:00"}},
+            {
+                "version": 1,
+                "metadata": {
+                    "model_name": "dummy",
+                    "metrics": {"accuracy": 0.6},
+                    "created_at": "2026-01-01T10:00:00+00:00",
+                },
+            },
+            {
+                "version": 2,
+                "metadata": {
+                    "model_name": "logistic_regression",
+                    "metrics": {"accuracy": 0.96},
+                    "created_at": "2026-01-02T10:00:00+00:00",
+                },
+            },
         ],
-    }  # fmt: skip
+    }
     assert markdown("registry", listing).splitlines()[0] == "### Model registry: 2 versions"
     assert "| 2 | logistic_regression | 0.9600 | 2026-01-02T10:00:00 | production |" in (
         markdown("registry", listing)
@@ -110,12 +121,26 @@ def test_monitor_report_puts_drifted_features_first():
         "accuracy_drop": 0.1,
         "reasons": ["1 of 2 features drifted"],
         "features": [
-            {"feature": "a", "method": "ks", "statistic": 0.1, "p_value": 0.5, "psi": 0.05,
-             "psi_band": "stable", "drift": False},
-            {"feature": "b", "method": "ks", "statistic": 0.4, "p_value": 0.001, "psi": 0.3,
-             "psi_band": "significant", "drift": True},
+            {
+                "feature": "a",
+                "method": "ks",
+                "statistic": 0.1,
+                "p_value": 0.5,
+                "psi": 0.05,
+                "psi_band": "stable",
+                "drift": False,
+            },
+            {
+                "feature": "b",
+                "method": "ks",
+                "statistic": 0.4,
+                "p_value": 0.001,
+                "psi": 0.3,
+                "psi_band": "significant",
+                "drift": True,
+            },
         ],
-    }  # fmt: skip
+    }
     lines = markdown("monitor", report).splitlines()
     assert lines[0] == "### Monitor: ⚠️ retrain"
     assert "1 of 2 features drifted (share 0.50); dataset drift: yes." in lines
@@ -133,10 +158,17 @@ def test_drift_report_on_new_training_data_is_a_warning_not_a_retrain():
         "dataset_drift": True,
         "retrain": True,
         "features": [
-            {"feature": "b", "method": "ks", "statistic": 0.4, "p_value": 0.001, "psi": 0.3,
-             "psi_band": "significant", "drift": True},
+            {
+                "feature": "b",
+                "method": "ks",
+                "statistic": 0.4,
+                "p_value": 0.001,
+                "psi": 0.3,
+                "psi_band": "significant",
+                "drift": True,
+            },
         ],
-    }  # fmt: skip
+    }
     lines = markdown("drift", report).splitlines()
     assert lines[0] == "### Data Drift: ⚠️ the new data drifted (a warning)"
     assert "1 of 1 features drifted (share 0.50); dataset drift: yes." in lines
@@ -154,7 +186,7 @@ def test_a_failed_command_is_reported_as_an_error_of_its_step():
 
 
 @pytest.mark.parametrize(
-    "kind, payload, message",
+    ("kind", "payload", "message"),
     [
         ("nope", {}, "kind 'nope': unknown (allowed: validation, train, gate, deploy"),
         ("gate", [1], "gate report: expected a JSON object, got list"),
@@ -179,7 +211,7 @@ def test_command_line_reads_a_file_or_stdin(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "content, message",
+    ("content", "message"),
     [
         (None, "deploy JSON {path}: no such file"),
         ("{not json", "deploy JSON {path}: malformed JSON at line 1 column 2"),

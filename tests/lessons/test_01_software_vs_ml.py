@@ -14,7 +14,7 @@ from mlcicd.measure.scaling import sweep_data_size
 from mlcicd.measure.software_ci import STEPS
 
 matplotlib.use("Agg")
-QUICK = dict(progress=False, warmup=False)
+QUICK = {"progress": False, "warmup": False}
 pytestmark = pytest.mark.usefixtures("close_figures")
 
 
@@ -41,7 +41,7 @@ def test_side_by_side_makes_synthetic_data_of_the_requested_rows(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    ("kwargs", "message"),
     [
         ({"versions": 0}, "versions=0"),
         ({"rows": 5}, "rows=5"),
@@ -97,8 +97,9 @@ def sweeps(tmp_path_factory):
     from mlcicd.measure.software_ci import software_ci_code_sweep
 
     tmp = tmp_path_factory.mktemp("growth")
-    data = sweep_data_size((100, 200, 400), n_features=4, spec="dummy", workdir=str(tmp / "d"),
-                           **QUICK)  # fmt: skip
+    data = sweep_data_size(
+        (100, 200, 400), n_features=4, spec="dummy", workdir=str(tmp / "d"), **QUICK
+    )
     code = software_ci_code_sweep((0, 2, 4), tests_per_module=2, workdir=tmp / "c", **QUICK)
     versions = sweep_versions((1, 2, 4), spec="dummy", **QUICK)
     complexity = sweep_complexity((2, 4), rows=100, n_features=3, **QUICK)
@@ -109,8 +110,12 @@ def test_growth_table_counts_what_each_pipeline_grows_with(sweeps):
     data, code, versions, complexity = sweeps
     table = sv.growth_table(data, code, versions, complexity)
     assert list(table.columns) == list(sv.GROWTH_COLUMNS)
-    rows = {(p, g): r for p, g, r in zip(table["pipeline"], table["grows with"],
-                                         table.to_dict("records"), strict=True)}  # fmt: skip
+    rows = {
+        (p, g): r
+        for p, g, r in zip(
+            table["pipeline"], table["grows with"], table.to_dict("records"), strict=True
+        )
+    }
     code_row = rows[("software", "code and tests (lines of Python)")]
     # 3 + 2m files, each handled by 4 steps, and 13 + 2m tests run
     assert (code_row["work: smallest"], code_row["work: largest"]) == (4 * 3 + 13, 4 * 11 + 21)
@@ -128,10 +133,10 @@ def test_growth_table_counts_what_each_pipeline_grows_with(sweeps):
     cx = rows[("ML", "model complexity (n_estimators)")]
     assert (cx["size: smallest"], cx["size: largest"], cx["work exponent"]) == (2, 4, 0.0)
     assert len(sv.growth_table(data, code, versions)) == 4  # complexity is optional
-    fig, ax = _axes()
+    _fig, ax = _axes()
     sv.draw_growth(table, ax)
     assert len(ax.patches) == len(table)
-    assert [t.get_text() for t in ax.get_yticklabels()][0].startswith("software: code")
+    assert next(t.get_text() for t in ax.get_yticklabels()).startswith("software: code")
 
 
 def test_growth_table_refuses_a_sweep_without_the_rows_it_needs(sweeps):
@@ -153,8 +158,9 @@ def test_record_results_writes_what_the_lesson_computed(tmp_path, sweeps, small)
     both = sv.side_by_side(tmp_path / "ci", data=small, versions=1)
     explorer = sv.side_by_side_explorer(tmp_path / "ex", rows=1_000)
     explorer.update()
-    path = sv.record_results(tmp_path / "out", software=software, both=both, sweep=data,
-                             growth=growth, explorer=explorer)  # fmt: skip
+    path = sv.record_results(
+        tmp_path / "out", software=software, both=both, sweep=data, growth=growth, explorer=explorer
+    )
     saved = json.loads(path.read_text())
     assert saved["software_steps"] == sorted(STEPS)
     assert saved["side_by_side"]["rows"] == 200 and saved["side_by_side"]["software_ok"]

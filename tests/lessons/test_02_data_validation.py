@@ -55,7 +55,7 @@ def test_corrupt_scales_one_column_and_blanks_a_share(data):
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    ("kwargs", "message"),
     [
         ({"missing_share": 1.5}, "missing_share=1.5: expected a share in [0, 1]"),
         ({"scale": 0}, "scale=0: expected a finite number > 0"),
@@ -152,8 +152,12 @@ def test_unit_factor_window_is_where_the_range_check_goes_blind(data, schema):
     assert high == pytest.approx(bounds.max / train["mean_radius"].max())
     assert 0 < low < 1 < high
     # just inside the window the batch passes; just outside it is refused
-    for factor, valid in ((low * 1.001, True), (high * 0.999, True), (low * 0.99, False),
-                          (high * 1.01, False)):  # fmt: skip
+    for factor, valid in (
+        (low * 1.001, True),
+        (high * 0.999, True),
+        (low * 0.99, False),
+        (high * 1.01, False),
+    ):
         assert validate_data(dv.corrupt(train, scale=factor), schema).valid is valid, factor
     with pytest.raises(InputError, match="column mean_radius: needs positive values"):
         dv.unit_factor_window(train.assign(mean_radius=-1.0), schema)
@@ -171,22 +175,40 @@ def test_record_results_writes_what_the_lesson_computed(tmp_path, df, data, sche
     reports = {name: validate_data(b, schema) for name, b in dv.broken_batches(holdout).items()}
     tradeoff = dv.slack_tradeoff(train, holdout, [0.1, 0.5])
     model = train_model(train, TARGET)
-    fps = {"train": fingerprint(train), "train, rebuilt from the source": fingerprint(train),
-           "train, one value changed": "x", "train, rows reversed": "y"}  # fmt: skip
+    fps = {
+        "train": fingerprint(train),
+        "train, rebuilt from the source": fingerprint(train),
+        "train, one value changed": "x",
+        "train, rows reversed": "y",
+    }
     sweep = dv.scale_sweep(train, holdout, schema, [0.1, 1.0])
     explorer = dv.corruption_explorer(train, holdout, schema)
     explorer.update(missing_share=0.0, scale=1.0)
     path = dv.record_results(
-        tmp_path, reports=reports, tradeoff=tradeoff, fingerprints=fps, model=model,
-        accuracy={"clean": 0.9}, benign_share=0.6, training_refused_gaps=True,
-        blocked={"unit change": True}, window=(0.6, 1.1), sweep=sweep, explorer=explorer,
-    )  # fmt: skip
+        tmp_path,
+        reports=reports,
+        tradeoff=tradeoff,
+        fingerprints=fps,
+        model=model,
+        accuracy={"clean": 0.9},
+        benign_share=0.6,
+        training_refused_gaps=True,
+        blocked={"unit change": True},
+        window=(0.6, 1.1),
+        sweep=sweep,
+        explorer=explorer,
+    )
     saved = json.loads(path.read_text())
     assert saved["all_at_once_anomalies"] == 5
     assert saved["fingerprints"] == dict.fromkeys(
-        ["same_content_same_id", "one_value_changed_new_id", "row_order_new_id",
-         "model_records_data_version"], True,
-    )  # fmt: skip
+        [
+            "same_content_same_id",
+            "one_value_changed_new_id",
+            "row_order_new_id",
+            "model_records_data_version",
+        ],
+        True,
+    )
     assert saved["sweep"]["blocked"] == [True, False] and saved["unit_factor_window"] == [0.6, 1.1]
     assert saved["explorer"]["valid"] is True and saved["training_refused_gaps"] is True
 

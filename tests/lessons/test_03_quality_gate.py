@@ -150,7 +150,7 @@ def test_interval_by_size_narrows_and_the_plot_marks_the_sizes(close_figures):
     first = wilson_interval(137, 143)
     assert frame.loc[0, "below"] == round(first.estimate - first.low, 6)
     assert frame.loc[2, "below"] < 0.01 < frame.loc[1, "below"]
-    fig, ax = plt.subplots()
+    _fig, ax = plt.subplots()
     qg.draw_interval_by_size(frame, ax, tolerance=0.01, holdout_rows=143, rows_needed=1893)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "our holdout: 143 rows" in labels and "1893 rows: reach <= tolerance" in labels

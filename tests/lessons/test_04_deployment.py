@@ -42,7 +42,7 @@ def test_gate_and_deploy_refuses_what_the_gate_rejects(data, tmp_path):
     decision, version = dep.gate_and_deploy(reg, first, holdout, thresholds={"accuracy": 0.85})
     assert decision.checks[1].detail == "no production model yet" and version.version == 1
     stump = train_model(train, TARGET, ModelSpec("decision_tree", {"max_depth": 1}))
-    with pytest.raises(CheckFailed, match="deploy refused: .* below production"):
+    with pytest.raises(CheckFailed, match=r"deploy refused: .* below production"):
         dep.gate_and_deploy(reg, stump, holdout, thresholds={"accuracy": 0.85})
     assert [v.version for v in reg.versions()] == [1] and reg.aliases() == {"production": 1}
 
@@ -55,7 +55,7 @@ def test_fresh_registry_removes_only_registries(tmp_path, registry):
     assert not (tmp_path / "old").exists()
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep")
-    with pytest.raises(InputError, match="not a registry .*refusing to delete it"):
+    with pytest.raises(InputError, match=r"not a registry .*refusing to delete it"):
         dep.fresh_registry(tmp_path / "mine")
     assert (tmp_path / "mine" / "notes.txt").exists()
     (tmp_path / "empty").mkdir()
@@ -66,8 +66,13 @@ def test_fresh_registry_removes_only_registries(tmp_path, registry):
 
 def test_snapshot_table_and_timeline(registry):
     snap = dep.registry_snapshot(registry, "after v3")
-    assert snap == {"step": "after v3", "production": 3, "previous": 2, "n_versions": 3,
-                    "history": [1, 2, 3]}  # fmt: skip
+    assert snap == {
+        "step": "after v3",
+        "production": 3,
+        "previous": 2,
+        "n_versions": 3,
+        "history": [1, 2, 3],
+    }
     table = dep.versions_table(registry)
     assert table["version"].tolist() == [1, 2, 3]
     assert table["alias"].tolist() == ["", "previous", "production"]
@@ -85,8 +90,11 @@ def test_live_accuracy_calls_for_a_rollback(registry, data):
     weeks = [data[1].iloc[:70], data[1].iloc[70:]]
     live = dep.live_accuracy(registry, weeks)
     assert live[["week", "alias", "version"]].values.tolist() == [
-        [1, "production", 3], [2, "production", 3], [1, "previous", 2], [2, "previous", 2]
-    ]  # fmt: skip
+        [1, "production", 3],
+        [2, "production", 3],
+        [1, "previous", 2],
+        [2, "previous", 2],
+    ]
     roll, reasons = dep.rollback_decision(live)
     assert roll and reasons[0].startswith("production v3 live accuracy")
     assert "trails previous v2" in reasons[1]
@@ -98,9 +106,13 @@ def test_live_accuracy_calls_for_a_rollback(registry, data):
 
 def test_rollback_decision_exact_reasons():
     live = pd.DataFrame(
-        {"week": [1, 1], "alias": ["production", "previous"], "version": [4, 3],
-         "accuracy": [0.93, 0.95]}
-    )  # fmt: skip
+        {
+            "week": [1, 1],
+            "alias": ["production", "previous"],
+            "version": [4, 3],
+            "accuracy": [0.93, 0.95],
+        }
+    )
     assert dep.rollback_decision(live) == (
         True,
         ("production v4 trails previous v3 by 0.020 (tolerance 0.010)",),
@@ -140,9 +152,13 @@ def test_rollback_decision_exact_reasons():
 )  # fmt: skip
 def test_rollback_is_for_a_bad_deploy_retraining_for_changed_data(production, previous, expected):
     live = pd.DataFrame(
-        {"week": [1, 1], "alias": ["production", "previous"], "version": [4, 3],
-         "accuracy": [production, previous]}
-    )  # fmt: skip
+        {
+            "week": [1, 1],
+            "alias": ["production", "previous"],
+            "version": [4, 3],
+            "accuracy": [production, previous],
+        }
+    )
     assert dep.rollback_decision(live) == expected
 
 
@@ -155,21 +171,33 @@ def test_record_results_writes_what_the_lesson_computed(registry, data, tmp_path
     train, holdout = data
     weeks = [holdout.iloc[:70], holdout.iloc[70:]]
     live = dep.live_accuracy(registry, weeks)
-    drift = dep.live_accuracy(registry, production_batches(holdout, n_batches=2, batch_size=50,
-                                                           concept_drift=0.9, drift_start=0))  # fmt: skip
+    drift = dep.live_accuracy(
+        registry,
+        production_batches(holdout, n_batches=2, batch_size=50, concept_drift=0.9, drift_start=0),
+    )
     v3 = registry.get(3)
     decision = validate_model(registry.load(3).model, holdout, TARGET)
-    reproduced = pd.DataFrame([dep.reproduce_version(registry, v.version, train)
-                               for v in registry.versions()]).set_index("version")  # fmt: skip
+    reproduced = pd.DataFrame(
+        [dep.reproduce_version(registry, v.version, train) for v in registry.versions()]
+    ).set_index("version")
     explorer = dep.version_explorer(registry, holdout)
     explorer.update()
     path = dep.record_results(
-        tmp_path, registry=registry, steps=[dep.registry_snapshot(registry, "now")],
-        refused="no", bad_version=v3, bad_decision=decision, intended=decision, live=live,
-        rollback=dep.rollback_decision(live), drift_live=drift,
-        drift_rollback=dep.rollback_decision(drift), tamper_detected=True,
-        reproduced=reproduced, explorer=explorer,
-    )  # fmt: skip
+        tmp_path,
+        registry=registry,
+        steps=[dep.registry_snapshot(registry, "now")],
+        refused="no",
+        bad_version=v3,
+        bad_decision=decision,
+        intended=decision,
+        live=live,
+        rollback=dep.rollback_decision(live),
+        drift_live=drift,
+        drift_rollback=dep.rollback_decision(drift),
+        tamper_detected=True,
+        reproduced=reproduced,
+        explorer=explorer,
+    )
     saved = json.loads(path.read_text())
     assert saved["versions"] == [1, 2, 3] and saved["bad_version"] == 3
     assert saved["gate_thresholds"] == {"1": 0.85, "2": 0.85, "3": 0.5}

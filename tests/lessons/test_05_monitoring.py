@@ -18,7 +18,7 @@ from mlcicd.lessons import monitoring as mon
 from mlcicd.registry import Registry
 
 NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "05_monitoring_drift_retraining.ipynb"
-SMALL = dict(n_weeks=6, batch_size=100, seed=0)  # drift in weeks 3, 4, 5
+SMALL = {"n_weeks": 6, "batch_size": 100, "seed": 0}  # drift in weeks 3, 4, 5
 pytestmark = pytest.mark.usefixtures("close_figures")
 
 
@@ -88,7 +88,7 @@ def test_deploys_go_into_a_real_registry(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    ("kwargs", "message"),
     [
         (
             {"policy": "sometimes"},
@@ -210,9 +210,11 @@ def test_no_explanation_shows_in_the_notebook():
 
 def test_the_seeds_practice_questions_are_set_in_new_scenarios():
     text = json.dumps(mon.QUESTIONS) + NOTEBOOK.read_text()
-    for seed_words in ("skipped retraining the model on updated data",
-                       "retraining on updated data was skipped",
-                       "Data validation, model retraining and performance monitoring"):  # fmt: skip
+    for seed_words in (
+        "skipped retraining the model on updated data",
+        "retraining on updated data was skipped",
+        "Data validation, model retraining and performance monitoring",
+    ):
         assert seed_words.lower() not in text.lower()
     assert "fraud" in mon.QUESTIONS["stale_model"]["question"]
     assert "churn" in mon.QUESTIONS["keep_quality"]["question"]

@@ -17,7 +17,7 @@ from mlcicd.measure.scaling import cost_table, sweep_versions
 from mlcicd.pipeline import run_versions
 
 matplotlib.use("Agg")
-QUICK = dict(progress=False, warmup=False)
+QUICK = {"progress": False, "warmup": False}
 pytestmark = pytest.mark.usefixtures("close_figures")
 
 
@@ -57,7 +57,7 @@ def test_loop_seconds_split_setup_from_the_loop(small):
 
 def test_add_fit_draws_points_and_the_power_law():
     fit = fit_exponent([1, 10, 100], [2.0, 20.0, 200.0])
-    fig, ax = _axes()
+    _fig, ax = _axes()
     perf.add_fit(ax, [1, 10, 100], [2.0, 20.0, 200.0], fit, "loop")
     points, line = ax.get_lines()
     assert list(points.get_ydata()) == [2.0, 20.0, 200.0]
@@ -99,8 +99,10 @@ def test_loop_explorer_refuses_an_unknown_validation_mode():
 def test_compare_loops_matches_the_written_out_loop_with_run_versions(small):
     result = run_versions(2, data=small)
     decisions = [result.decisions[v] for v in (1, 2)]
-    rows = [{"deployed": d.blessed, "accuracy": d.metrics["accuracy"], "seconds": 0.1}
-            for d in decisions]  # fmt: skip
+    rows = [
+        {"deployed": d.blessed, "accuracy": d.metrics["accuracy"], "seconds": 0.1}
+        for d in decisions
+    ]
     same = perf.compare_loops(rows, result)
     assert same["versions"] == 2 and same["same_decisions"] is True
     assert same["deployed"] == same["library_deployed"] == [d.blessed for d in decisions]
@@ -118,8 +120,16 @@ def test_record_results_writes_what_the_tests_read(tmp_path, small):
     explorer.update()
     fit = fit_exponent([1, 2, 3], [1.0, 2.0, 3.0])
     plain = {"versions": 2, "same_decisions": True}
-    path = perf.record_results(tmp_path / "out", plain=plain, demo=demo, table=table, fit=fit,
-                               loop_fit=fit, counted=fit, explorer=explorer)  # fmt: skip
+    path = perf.record_results(
+        tmp_path / "out",
+        plain=plain,
+        demo=demo,
+        table=table,
+        fit=fit,
+        loop_fit=fit,
+        counted=fit,
+        explorer=explorer,
+    )
     saved = json.loads(path.read_text())
     assert saved["plain_loop"] == plain
     assert saved["demo"]["versions"] == 2 and saved["demo"]["counts"]["train"] == 2

@@ -21,7 +21,7 @@ from mlcicd.measure.scaling import (
 )
 
 matplotlib.use("Agg")
-QUICK = dict(progress=False, warmup=False)
+QUICK = {"progress": False, "warmup": False}
 pytestmark = pytest.mark.usefixtures("close_figures")
 
 
@@ -42,7 +42,7 @@ def test_cycle_cost_takes_the_cycle_stages_of_the_fastest_run():
     seconds_fit, cells_fit = cd.cycle_fits(table)
     assert cells_fit.slope == pytest.approx(1.0, abs=1e-9)
     assert seconds_fit.n_points == 3
-    fig, ax = _axes()
+    _fig, ax = _axes()
     fit = cd.fit_cycle_cost(table)
     cd.draw_cycle_cost(table, ax, "m (data rows)", fit=fit)
     measured, line = ax.get_lines()
@@ -97,7 +97,7 @@ def test_parallel_speedup_gives_the_same_results_with_two_workers(small):
     assert r["trained"] == {"1": 2, "2": 2}
     assert r["speedup"] == pytest.approx(r["seconds"]["1"] / r["seconds"]["2"])
     assert r["ideal"] == min(2, r["cores"])
-    fig, ax = _axes()
+    _fig, ax = _axes()
     cd.draw_parallel(r, ax)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["n_jobs=1", "n_jobs=2"]
     assert ax.get_ylabel() == "wall-clock time (s)"
@@ -132,14 +132,23 @@ def test_record_results_writes_what_the_tests_read(tmp_path, small):
     parallel = {"versions": 2, "same_results": True}
     explorer = cd.cycle_explorer(rows=200, features=3)
     explorer.update()
-    path = cd.record_results(tmp_path / "out", by_rows=by_rows, by_features=by_rows,
-                             by_trees=by_trees, modes=modes, parallel=parallel, runs=runs,
-                             explorer=explorer)  # fmt: skip
+    path = cd.record_results(
+        tmp_path / "out",
+        by_rows=by_rows,
+        by_features=by_rows,
+        by_trees=by_trees,
+        modes=modes,
+        parallel=parallel,
+        runs=runs,
+        explorer=explorer,
+    )
     saved = json.loads(path.read_text())
     assert saved["cycle_cost"]["rows"]["cycle_cells"] == [500, 1000, 2000]
     assert set(saved["cycle_cost"]["rows"]["fit"]) == {
-        "fixed_seconds", "seconds_per_row", "break_even_rows"
-    }  # fmt: skip
+        "fixed_seconds",
+        "seconds_per_row",
+        "break_even_rows",
+    }
     assert saved["cycle_cost"]["trees"]["values"] == [2, 4, 8]
     assert saved["validation_counts"]["each"] == {"2": 2, "3": 3}
     assert saved["parallel"] == parallel
@@ -166,8 +175,10 @@ def test_cycle_explorer_runs_one_cycle_and_keeps_every_run():
     (ax,) = ex.figure.axes
     assert ax.get_xlabel() == "cells read per cycle (rows x columns)"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "logistic_regression", "decision_tree", "latest run"
-    ]  # fmt: skip
+        "logistic_regression",
+        "decision_tree",
+        "latest run",
+    ]
 
 
 def test_cycle_explorer_refuses_bad_settings():

@@ -59,7 +59,7 @@ def test_live_weeks_come_from_rows_no_batch_uses():
     moved = wf.live_week(seed=3, shift=1.0)
     assert (moved["mean_radius"] > week["mean_radius"]).all()
     assert moved["worst_radius"].equals(week["worst_radius"])
-    with pytest.raises(InputError, match="rows=500: expected 1 .. 143"):
+    with pytest.raises(InputError, match=r"rows=500: expected 1 .. 143"):
         wf.live_week(rows=500)
 
 
@@ -147,7 +147,7 @@ def test_draw_workflow_colours_steps_by_status():
             wf.StepRun("Test Model", "mlcicd test-model", None, 0.0),
         ),
     )
-    fig, ax = plt.subplots()
+    _fig, ax = plt.subplots()
     wf.draw_workflow(run, ax)
     colours = [tuple(np.round(p.get_facecolor()[:3], 2)) for p in ax.patches]
     assert colours[0] != colours[1] != colours[2]
@@ -192,16 +192,22 @@ def test_checklist_score_is_the_weakest_area():
     assert wf.describe_score(result).startswith("checklist score 1 of 4")
     with pytest.raises(InputError, match="allowed: data, model, infrastructure, monitoring"):
         wf.checklist_score({"security": [0]})
-    with pytest.raises(InputError, match="area 'data': item indexes must be in 0..3"):
+    with pytest.raises(InputError, match=r"area 'data': item indexes must be in 0..3"):
         wf.checklist_score({"data": [4]})
 
 
 def test_paper_bands_follow_breck_et_al():
-    cases = {0: "more of a research project", 0.5: "not totally untested",
-             1: "not totally untested", 1.5: "first pass at basic productionization",
-             2: "first pass at basic productionization", 3: "reasonably tested",
-             4: "strong levels of automated testing and monitoring",
-             5: "strong levels of automated testing and monitoring", 5.5: "exceptional"}  # fmt: skip
+    cases = {
+        0: "more of a research project",
+        0.5: "not totally untested",
+        1: "not totally untested",
+        1.5: "first pass at basic productionization",
+        2: "first pass at basic productionization",
+        3: "reasonably tested",
+        4: "strong levels of automated testing and monitoring",
+        5: "strong levels of automated testing and monitoring",
+        5.5: "exceptional",
+    }
     assert {score: wf.paper_band(score) for score in cases} == cases
     with pytest.raises(InputError, match="score=-1"):
         wf.paper_band(-1)

@@ -65,8 +65,10 @@ def test_the_registry_recorded_the_release(run):
     assert r["aliases"] == {"production": 1}
     assert r["traffic"] == {"production": 1, "candidate": None, "share": 0.0}
     assert [(x["action"], x["version"], x["share"]) for x in r["releases"]] == [
-        ("candidate", 2, 0.0), ("share", 2, 0.1), ("reject", 2, 0.1)
-    ]  # fmt: skip
+        ("candidate", 2, 0.0),
+        ("share", 2, 0.1),
+        ("reject", 2, 0.1),
+    ]
     assert set(r["tools"]) >= {"Evidently", "TFDV, pandera, Great Expectations"}
 
 

@@ -123,8 +123,14 @@ def jupyter_lab(site: Path, home: Path, log: Path, timeout: float = 60):
     """
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     runtime = Path(tempfile.mkdtemp(prefix="mlcicd-lab-"))
-    for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "IPYTHONDIR", "MPLCONFIGDIR",
-                "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):  # fmt: skip
+    for var in (
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_DATA_DIR",
+        "IPYTHONDIR",
+        "MPLCONFIGDIR",
+        "JUPYTERLAB_SETTINGS_DIR",
+        "JUPYTERLAB_WORKSPACES_DIR",
+    ):
         (home / var.lower()).mkdir(parents=True, exist_ok=True)
         env[var] = str(home / var.lower())
     env["JUPYTER_RUNTIME_DIR"] = str(runtime)
@@ -133,14 +139,28 @@ def jupyter_lab(site: Path, home: Path, log: Path, timeout: float = 60):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(settings))
     token = secrets.token_hex(16)
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", "--port=0",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={site}",
-           "--KernelManager.transport=ipc"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        "--port=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={site}",
+        "--KernelManager.transport=ipc",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     with open(log, "wb") as out:
-        server = subprocess.Popen(cmd, cwd=site / "assignments", env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        server = subprocess.Popen(
+            cmd,
+            cwd=site / "assignments",
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         info, deadline = runtime / f"jpserver-{server.pid}.json", time.monotonic() + timeout
         while True:
@@ -270,8 +290,10 @@ def move_control(box) -> str:
 
 def use_explorer(page, stem: str) -> str:
     """Move a control of the lesson's first Explorer, click Run, wait for the output to change."""
-    run = page.locator(".jp-NotebookPanel .jp-OutputArea-output button.widget-button",
-                       has_text=re.compile(r"^\s*Run\s*$")).first  # fmt: skip
+    run = page.locator(
+        ".jp-NotebookPanel .jp-OutputArea-output button.widget-button",
+        has_text=re.compile(r"^\s*Run\s*$"),
+    ).first
     assert run.count(), f"{stem}: no Explorer (a widget with a Run button) in the lesson"
     box = run.locator("xpath=ancestor::div[contains(concat(' ', @class, ' '), ' widget-vbox ')][1]")
     box.scroll_into_view_if_needed()
@@ -302,13 +324,15 @@ def open_lesson(context, base: str, token: str, notebook: Path, shots: Path) -> 
     """Open ``notebook`` in its own page without running it; its cells render. Returns their count."""
     expected = len(nbformat.read(notebook, as_version=4).cells)
     page = context.new_page()
-    page.goto(f"{base}/lab/workspaces/{notebook.stem}/tree/notebooks/{notebook.name}"
-              f"?reset&token={token}")  # fmt: skip
+    page.goto(
+        f"{base}/lab/workspaces/{notebook.stem}/tree/notebooks/{notebook.name}?reset&token={token}"
+    )
     cells = page.locator(".jp-NotebookPanel .jp-Cell")
     page.locator(".jp-NotebookPanel .jp-MarkdownCell h1").first.wait_for(timeout=60_000)
-    page.wait_for_function(f"() => document.querySelectorAll("
-                           f"'.jp-NotebookPanel .jp-Cell').length === {expected}",
-                           timeout=30_000)  # fmt: skip
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.jp-NotebookPanel .jp-Cell').length === {expected}",
+        timeout=30_000,
+    )
     page.screenshot(path=shots / f"{notebook.stem}-opened.png")
     return cells.count()
 
@@ -360,8 +384,10 @@ def test_course_in_jupyterlab(chromium, tmp_path):
             pages = {lesson: context.new_page() for lesson in lessons}
             try:
                 for lesson, page in pages.items():
-                    page.goto(f"{base}/lab/workspaces/{lesson.stem}/tree/notebooks/"
-                              f"{lesson.name}?reset&token={token}")  # fmt: skip
+                    page.goto(
+                        f"{base}/lab/workspaces/{lesson.stem}/tree/notebooks/"
+                        f"{lesson.name}?reset&token={token}"
+                    )
                 for page in pages.values():
                     start_run_all(page)
                 for lesson, page in pages.items():

@@ -54,9 +54,11 @@ def test_self_checks_show_the_question_only_and_every_wrong_option_has_feedback(
     assert not [c for c in cells if "SelfCheck(" in c], "a visible cell builds a SelfCheck"
     aliases = {}
     for cell in cells:
-        for pattern in (r"from mlcicd\.lessons import (\w+) as (\w+)",
-                        r"import mlcicd\.lessons\.(\w+) as (\w+)",
-                        r"from mlcicd\.lessons\.(\w+) import [^)]*\bcheck_(y)ourself"):  # fmt: skip
+        for pattern in (
+            r"from mlcicd\.lessons import (\w+) as (\w+)",
+            r"import mlcicd\.lessons\.(\w+) as (\w+)",
+            r"from mlcicd\.lessons\.(\w+) import [^)]*\bcheck_(y)ourself",
+        ):
             for module, alias in re.findall(pattern, cell):
                 alias = "" if alias == "y" else alias  # check_yourself imported by name
                 aliases[alias] = importlib.import_module(f"mlcicd.lessons.{module}")

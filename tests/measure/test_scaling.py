@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 
 NS = (2, 4, 8)
 NS_VALIDATION = (1, 2, 4)
-SMALL = dict(progress=False, warmup=False)
+SMALL = {"progress": False, "warmup": False}
 
 
 @pytest.fixture(scope="module")
@@ -121,12 +121,12 @@ def test_validations_counted_per_mode(validation, small_data):
     each = runs[runs["mode"] == "each"]["operations"]
     once = runs[runs["mode"] == "once"]["operations"]
     assert each.to_dict() == {n: n for n in NS_VALIDATION}
-    assert once.to_dict() == {n: 1 for n in NS_VALIDATION}
+    assert once.to_dict() == dict.fromkeys(NS_VALIDATION, 1)
     assert runs[runs["mode"] == "off"].empty  # never ran: no row
     m = len(split(small_data, seed=0)[0]) * small_data.shape[1]
     cells = runs.reset_index().pivot(index="value", columns="mode", values="cells")
     assert cells["each"].to_dict() == {n: n * m for n in NS_VALIDATION}  # O(n * m)
-    assert cells["once"].to_dict() == {n: m for n in NS_VALIDATION}  # O(m)
+    assert cells["once"].to_dict() == dict.fromkeys(NS_VALIDATION, m)  # O(m)
     trains = _stage(validation, "train")
     assert (trains["operations"] == trains.index).all()  # the n * t part, in every mode
 
@@ -167,7 +167,7 @@ def test_features_and_complexity_sweeps():
 
 
 @pytest.mark.parametrize(
-    "call, message",
+    ("call", "message"),
     [
         (
             lambda: scaling.sweep_versions((), **SMALL),
@@ -235,7 +235,7 @@ def test_fit_interval_covers_the_true_slope_under_noise():
 
 
 @pytest.mark.parametrize(
-    "x, y, message",
+    ("x", "y", "message"),
     [
         ([1, 2], [1, 2], "at least 3 points"),
         ([1, 2, 3], [1, 0, 3], "y values must be positive"),

@@ -321,9 +321,14 @@ def test_operations_grow_with_the_code_and_its_tests(tmp_path):
 
 def test_code_sweep_counts_files_lines_and_tests_and_keeps_the_data_fixed(tmp_path):
     sweep = software_ci_code_sweep(
-        (0, 2, 6), tests_per_module=3, data_rows=40, workdir=tmp_path / "w", repeats=2,
-        progress=False, warmup=False,
-    )  # fmt: skip
+        (0, 2, 6),
+        tests_per_module=3,
+        data_rows=40,
+        workdir=tmp_path / "w",
+        repeats=2,
+        progress=False,
+        warmup=False,
+    )
     assert set(sweep["factor"]) == {"code_modules"} and sweep["ok"].all()
     assert len(sweep) == 3 * 2 * len(STEPS)
     sizes = sweep.groupby("value")[["files", "tests", "lines"]].max()

@@ -281,7 +281,7 @@ def test_a_writer_killed_mid_write_leaves_no_entry_and_gc_removes_its_leftover(t
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     (leftover,) = list((tmp_path / "tmp").iterdir())
-    assert 0 < leftover.stat().st_size
+    assert leftover.stat().st_size > 0
     cache = DiskCache(tmp_path)
     assert cache.get(KEY) == (False, None) and cache.corrupt == []  # absent, not half there
     assert cache.info().temporary_files == 1

@@ -106,7 +106,7 @@ def test_refusal_needs_a_gate_decision():
 
 
 @pytest.mark.parametrize(
-    "production, previous, expected, words",
+    ("production", "previous", "expected", "words"),
     [
         ((2, 0.80), (1, 0.95), True, ["trails previous v1 by 0.150"]),
         ((2, 0.80), (1, 0.81), False, ["also below 0.900", "retrain"]),
@@ -125,7 +125,7 @@ def test_rollback_policy(production, previous, expected, words):
 
 
 @pytest.mark.parametrize(
-    "production, previous, verdict",
+    ("production", "previous", "verdict"),
     [(False, None, "keep"), (False, True, "keep"), (True, False, "rollback"),
      (True, True, "retrain"), (True, None, "retrain")],
 )  # fmt: skip
@@ -193,9 +193,13 @@ def test_lesson_4_gates_deploys_and_rolls_back_through_the_policy(
         dep.gate_and_deploy(registry, dummy, data[1])
     assert len(registry.versions()) == 1 and len(decide) == 2
     live = pd.DataFrame(
-        {"week": [1, 1], "alias": ["production", "previous"], "version": [2, 1],
-         "accuracy": [0.80, 0.95]}
-    )  # fmt: skip
+        {
+            "week": [1, 1],
+            "alias": ["production", "previous"],
+            "version": [2, 1],
+            "accuracy": [0.80, 0.95],
+        }
+    )
     assert dep.rollback_decision(live) == release.rollback_policy((2, 0.80), (1, 0.95))
     assert len(policy) == 2
 

@@ -179,7 +179,7 @@ def test_a_missing_roc_auc_fails_its_threshold():
 
 
 @pytest.mark.parametrize(
-    "thresholds, tolerance, match",
+    ("thresholds", "tolerance", "match"),
     [
         ({"acc": 0.9}, 0.01, r"unknown metric 'acc' \(known: accuracy, balanced_accuracy, "),
         ({"n_rows": 10}, 0.01, "unknown metric 'n_rows'"),
@@ -223,7 +223,7 @@ def test_decision_from_dict_round_trips():
 
 
 @pytest.mark.parametrize(
-    "drop, override, match",
+    ("drop", "override", "match"),
     [
         ("checks", {}, "missing field 'checks'"),
         (None, {"checks": [{"name": "x"}]}, "field 'checks' must be a list"),
@@ -509,7 +509,7 @@ def test_validate_model_with_required_significance(data, lr, stump):
     required = validate_model(
         stump, holdout, "target", production_model=lr, require_significance=True
     )
-    regression = [c for c in required.checks if c.name == "no_regression_accuracy"][0]
+    regression = next(c for c in required.checks if c.name == "no_regression_accuracy")
     # the verdict on the regression follows the paired test exactly
     assert regression.passed is (not plain.comparison.significant)
     assert not plain.checks[1].passed

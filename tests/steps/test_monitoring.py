@@ -360,8 +360,8 @@ def test_bad_frames():
         detect_drift(ref, ref[["f1"]])
     with pytest.raises(InputError, match="column 'f1' is numeric in reference but str in current"):
         detect_drift(ref, ref.assign(f1="x"))
+    stamped = ref.assign(when=pd.Timestamp("2024-01-01"))
     with pytest.raises(InputError, match="unsupported dtype"):
-        stamped = ref.assign(when=pd.Timestamp("2024-01-01"))
         detect_drift(stamped, stamped)
     with pytest.raises(InputError, match="reference column 'f2' has no finite value"):
         detect_drift(ref.assign(f2=np.nan), ref)
@@ -396,8 +396,9 @@ def test_a_shifted_label_moves_the_residuals_not_the_predictions(diabetes_model)
     train, holdout, model = diabetes_model
     # the features are unchanged, so are the predictions; the labels (what the model gets
     # wrong) move by 60: only the residuals can see it, and they call for retraining
-    report = detect_drift(train, holdout.assign(target=holdout["target"] + 60), target="target",
-                          model=model)  # fmt: skip
+    report = detect_drift(
+        train, holdout.assign(target=holdout["target"] + 60), target="target", model=model
+    )
     assert report.drifted == [] and not report.prediction_drift.drift
     assert report.residual_drift.drift and report.retrain
     assert report.reasons[-1].startswith("the residuals (label - prediction) drifted")
@@ -449,7 +450,7 @@ def test_corrections_are_never_below_the_raw_p_values_and_bonferroni_is_the_stri
 
 
 @pytest.mark.parametrize(
-    "p_values, method, message",
+    ("p_values", "method", "message"),
     [
         (
             [0.1],

@@ -44,7 +44,7 @@ def blessed(data, models):
     return decision
 
 
-@pytest.fixture()
+@pytest.fixture
 def reg(tmp_path) -> Registry:
     return Registry(tmp_path / "registry")
 
@@ -236,7 +236,7 @@ def test_load_refuses_a_tampered_artifact(reg, models, blessed):
 
 
 @pytest.mark.parametrize(
-    "content, match",
+    ("content", "match"),
     [
         ("{not json", "malformed JSON"),
         ("[1, 2]", "expected a JSON object"),

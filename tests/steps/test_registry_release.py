@@ -32,7 +32,7 @@ def blessed(models):
     return decision
 
 
-@pytest.fixture()
+@pytest.fixture
 def reg(tmp_path, models, blessed) -> Registry:
     reg = Registry(tmp_path / "registry")
     reg.deploy(models[0], blessed)
@@ -53,8 +53,10 @@ def test_staging_a_candidate_leaves_production_serving(reg, models, blessed):
 def test_canary_then_promote_records_the_split_of_each_decision(reg, models, blessed):
     reg.stage_candidate(models[1], blessed)
     assert reg.set_share(0.1, reason="canary 10 %") == {
-        "production": 1, "candidate": 2, "share": 0.1
-    }  # fmt: skip
+        "production": 1,
+        "candidate": 2,
+        "share": 0.1,
+    }
     promoted = reg.promote(reason="canary passed", evidence={"users_affected": 40})
     assert promoted.version == 2
     assert reg.aliases() == {"production": 2, "previous": 1}

@@ -81,9 +81,14 @@ def test_shadow_catches_a_candidate_better_on_holdout_worse_live():
     prod = train_model(train, "target", ModelSpec("logistic_regression", {"C": 0.01}), seed=0)
     cand = train_model(train, "target", ModelSpec("gradient_boosting"), seed=0)
     live = production_batches(
-        holdout, n_batches=1, batch_size=1000, covariate_shift=0.5, drift_start=0,
-        features=["worst_radius", "worst_area", "worst_perimeter"], seed=1,
-    )[0]  # fmt: skip
+        holdout,
+        n_batches=1,
+        batch_size=1000,
+        covariate_shift=0.5,
+        drift_start=0,
+        features=["worst_radius", "worst_area", "worst_perimeter"],
+        seed=1,
+    )[0]
     report = shadow_compare(prod.model, cand.model, live, "target", n_requests=500, seed=0)
     assert report.candidate_worse and report.users_affected == 0
     assert report.agreement < 1

@@ -59,7 +59,7 @@ def test_bootstrap_agrees_with_wilson_and_is_seeded():
 
 
 @pytest.mark.parametrize(
-    "call, match",
+    ("call", "match"),
     [
         (lambda: wilson_interval(5, 3), r"successes=5, n=3: expected 0 <= successes <= n"),
         (lambda: wilson_interval(0, 0), "n >= 1"),
@@ -132,7 +132,7 @@ def _p_at(n: int, gap: float, disagreement: float) -> float:
     return 1.0 if b + c == 0 else binomtest(b, b + c, 0.5).pvalue
 
 
-@pytest.mark.parametrize("gap_rows, discordant_rows", [(2, 6), (6, 10), (2, 4), (47, 53)])
+@pytest.mark.parametrize(("gap_rows", "discordant_rows"), [(2, 6), (6, 10), (2, 4), (47, 53)])
 def test_rows_to_detect_is_the_size_from_which_binomtest_stays_significant(
     gap_rows, discordant_rows
 ):
@@ -167,7 +167,7 @@ def test_rows_for_margin_is_the_first_size_whose_interval_is_that_narrow():
 
 
 @pytest.mark.parametrize(
-    "call, match",
+    ("call", "match"),
     [
         (lambda: rows_to_detect(0.1, 0.05), "gap=0.1 > disagreement=0.05"),
         (lambda: rows_to_detect(0, 0.05), r"gap must be a number in \(0, 1\], got 0"),

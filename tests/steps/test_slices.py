@@ -29,8 +29,10 @@ def frame():
 def test_slice_accuracy_table(frame):
     table = slice_accuracy(Fixed(range(10)), frame, "target", {"low": "x < 20", "high": "x >= 20"})
     assert table.to_dict(orient="list") == {
-        "slice": ["overall", "low", "high"], "n_rows": [100, 20, 80], "accuracy": [0.9, 0.5, 1.0]
-    }  # fmt: skip
+        "slice": ["overall", "low", "high"],
+        "n_rows": [100, 20, 80],
+        "accuracy": [0.9, 0.5, 1.0],
+    }
 
 
 def test_gain_overall_loss_on_a_slice_is_rejected_with_the_slice_named(frame):

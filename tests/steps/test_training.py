@@ -112,7 +112,7 @@ def test_model_spec_refuses_non_json_params():
 
 
 @pytest.mark.parametrize(
-    "text, expected",
+    ("text", "expected"),
     [
         ("n_estimators=50", ("n_estimators", 50)),
         ("C=0.5", ("C", 0.5)),
@@ -289,7 +289,7 @@ def test_regression_labels_with_infinities_or_constant_are_refused(diabetes):
         train_model(bad, "target")
     with pytest.raises(InputError, match="target column 'target' is constant"):
         train_model(diabetes.assign(target=1.5), "target", task="regression")
-    with pytest.raises(InputError, match="task must be one of .*, got 'ranking'"):
+    with pytest.raises(InputError, match=r"task must be one of .*, got 'ranking'"):
         train_model(diabetes, "target", task="ranking")
 
 
@@ -317,7 +317,7 @@ def test_missing_labels_are_refused(df):
 
 
 def test_an_invalid_parameter_value_names_the_model(df):
-    with pytest.raises(InputError, match="model 'random_forest': training failed: .*n_estimators"):
+    with pytest.raises(InputError, match=r"model 'random_forest': training failed: .*n_estimators"):
         train_model(df, "target", ModelSpec("random_forest", {"n_estimators": 0}))
 
 
@@ -386,7 +386,7 @@ def test_load_refuses_a_skops_file_without_metadata(df, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "model, type_name",
+    ("model", "type_name"),
     [
         (Opaque(), "Opaque"),
         (FunctionTransformer(func=eval), "builtins.eval"),

@@ -62,7 +62,7 @@ def test_infer_schema_types_ranges_and_categories(schema):
     assert schema.column("opt").nullable and not schema.column("x").nullable
     assert schema.column("opt").min == pytest.approx(0.7)
     assert all(c.required for c in schema.columns)
-    with pytest.raises(InputError, match="'zz'.*x, n, c"):
+    with pytest.raises(InputError, match=r"'zz'.*x, n, c"):
         schema.column("zz")
 
 
@@ -71,7 +71,7 @@ def test_infer_schema_rejects_bad_arguments(ref):
         infer_schema(ref, target="label")
     with pytest.raises(InputError, match="slack must be a finite number >= 0, got -1"):
         infer_schema(ref, slack=-1)
-    with pytest.raises(InputError, match="max_categories must be an int >= 0, got 2.5"):
+    with pytest.raises(InputError, match=r"max_categories must be an int >= 0, got 2.5"):
         infer_schema(ref, max_categories=2.5)
     with pytest.raises(InputError, match="duplicate column names: x"):
         infer_schema(pd.concat([ref, ref[["x"]]], axis=1))
@@ -304,7 +304,7 @@ def test_load_schema_malformed_json(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "content, message",
+    ("content", "message"),
     [
         ({"a": 1}, "not an mlcicd schema (missing key 'columns')"),
         ([1, 2], "not an mlcicd schema (expected a JSON object, got list)"),
@@ -340,7 +340,7 @@ COLUMN_ERRORS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("column, message", COLUMN_ERRORS)
+@pytest.mark.parametrize(("column", "message"), COLUMN_ERRORS)
 def test_load_schema_bad_column_names_the_field(tmp_path, column, message):
     path = _write(tmp_path, json.dumps({"format": "mlcicd.schema", "columns": [column]}))
     with pytest.raises(InputError) as info:
