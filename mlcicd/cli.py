@@ -33,12 +33,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from mlcicd.errors import EXIT_CHECK_FAILED, EXIT_OK, InputError, MlcicdError
+from mlcicd.errors import EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_OK, InputError, MlcicdError
 
 if TYPE_CHECKING:  # the commands import the steps when they run, so `--help` stays quick
     from mlcicd.monitoring import FeatureDrift
 
-EXIT_INTERNAL = 3
 INTERNAL_ERROR = "internal error (this is a bug, please report it)"
 EXIT_CODES = """exit codes:
   0  success: the check passed

@@ -6,7 +6,9 @@ Exit codes (documented in the README and used by the command line):
 * 1 -- the check ran and failed (:class:`CheckFailed`): anomalies in the data, a rejected model,
   drift that calls for retraining, a refused deploy;
 * 2 -- bad usage or unreadable input (:class:`InputError`): a missing file, a directory, a file
-  that is not a CSV, an empty file, malformed schema JSON, an unknown model name or option.
+  that is not a CSV, an empty file, malformed schema JSON, an unknown model name or option;
+* 3 -- anything else: a bug in mlcicd, reported by the command line as one line that says so
+  (the traceback with ``--debug``), never dressed up as the user's mistake.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
 
 
 class MlcicdError(Exception):
