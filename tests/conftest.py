@@ -10,6 +10,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_ignore_collect(collection_path, config):
+    """``--doctest-modules`` (for the examples in mlcicd/) would import each conftest.py as a
+    module named ``conftest``, and two of them clash; they hold fixtures, not examples."""
+    return True if collection_path.name == "conftest.py" else None
+
+
 @pytest.fixture(scope="session")
 def jupyter_env(tmp_path_factory):
     """Point every Jupyter and IPython folder at a temporary one, so nothing lands in $HOME."""

@@ -47,7 +47,8 @@ def test_no_file_of_the_repository_uses_an_old_name():
     pattern = re.compile(
         r"\bmlcicd[./](" + "|".join(o.removeprefix("mlcicd.") for o in MOVED) + r")\b(?![\w-])"
     )
-    allowed = {"mlcicd/_moved.py", "tests/repo/test_module_names.py"}
+    # the table of moves, this test, and the architecture page's paragraph on the old names
+    allowed = {"mlcicd/_moved.py", "tests/repo/test_module_names.py", "docs/ARCHITECTURE.md"}
     used = []
     for name in files:
         path = ROOT / name
