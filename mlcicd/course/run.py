@@ -25,6 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlcicd.outcomes import CACHED, FAILED, OK
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 BUILD = ROOT / "build" / "course"
@@ -35,7 +37,7 @@ KEY_FILE = ".course-key"  # inside a lesson's output folder, written only after 
 @dataclass(frozen=True)
 class NotebookRun:
     notebook: str
-    status: str  # "ok", "failed" or "cached"
+    status: str  # OK, FAILED or CACHED (mlcicd.outcomes)
     seconds: float
     output: Path
     error: str = ""
@@ -176,9 +178,9 @@ def run_notebook(
             **hooks,
         )
     except Exception as exc:
-        run = NotebookRun(notebook.name, "failed", time.perf_counter() - start, output, _why(exc))
+        run = NotebookRun(notebook.name, FAILED, time.perf_counter() - start, output, _why(exc))
     else:
-        run = NotebookRun(notebook.name, "ok", time.perf_counter() - start, output)
+        run = NotebookRun(notebook.name, OK, time.perf_counter() - start, output)
         if key:
             (out_dir / KEY_FILE).write_text(key + "\n")
     if progress is not None:
@@ -296,7 +298,7 @@ def run_course(
     todo = []
     for nb in notebooks:
         if not force and is_cached(nb, build, keys[nb]):
-            runs[nb] = NotebookRun(nb.name, "cached", 0.0, build / nb.name)
+            runs[nb] = NotebookRun(nb.name, CACHED, 0.0, build / nb.name)
         else:
             todo.append(nb)
     if todo:
@@ -361,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(format_table(runs))
     print(f"executed notebooks are in {args.build}")
-    return 0 if all(r.status != "failed" for r in runs) else 1
+    return 0 if all(r.status != FAILED for r in runs) else 1
 
 
 def _pipeline_only() -> int:

@@ -33,6 +33,7 @@ from mlcicd.errors import InputError
 from mlcicd.files import atomic_write
 from mlcicd.lessons._common import fresh_workdir
 from mlcicd.monitoring import detect_drift
+from mlcicd.outcomes import FAILED, OK, SKIPPED, WARNING
 from mlcicd.pipeline import release
 from mlcicd.training import ModelSpec, train_model
 
@@ -44,7 +45,6 @@ SETUP_STEP = (
     "Infer Schema",
     ("infer-schema", "reference.csv", "--target", TARGET, "-o", "schema.json"),
 )
-PASSED, FAILED, SKIPPED, WARNING = "passed", "failed", "skipped", "warning"
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class StepRun:
         if self.exit_code is None:
             return SKIPPED
         if self.exit_code == 0:
-            return PASSED
+            return OK
         return WARNING if self.exit_code == 1 and not self.blocking else FAILED
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,7 +118,7 @@ class WorkflowRun:
 
     @property
     def ok(self) -> bool:
-        return all(s.status in (PASSED, WARNING) for s in self.steps)
+        return all(s.status in (OK, WARNING) for s in self.steps)
 
     @property
     def failed_step(self) -> str | None:
@@ -318,7 +318,7 @@ def run_workflow(
         else:
             steps.append(run_step(step, root, reference))
     deployed = None
-    if steps[-1].status == PASSED:
+    if steps[-1].status == OK:
         deployed = _production(root)
         assert deployed is not None  # the deploy step passed, so production is set
         keep = root / _data_dir(deployed)
@@ -478,7 +478,7 @@ def describe_workflow(run: WorkflowRun) -> str:
 
 def draw_workflow(run: WorkflowRun, ax) -> None:
     """Seconds per step: green passed, orange warned, red failed, grey skipped."""
-    colours = {PASSED: "tab:green", WARNING: "tab:orange", FAILED: "tab:red", SKIPPED: "0.75"}
+    colours = {OK: "tab:green", WARNING: "tab:orange", FAILED: "tab:red", SKIPPED: "0.75"}
     names = [s.name for s in run.steps]
     bars = ax.bar(
         names, [s.seconds for s in run.steps], color=[colours[s.status] for s in run.steps]

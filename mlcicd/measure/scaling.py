@@ -48,9 +48,9 @@ from mlcicd.measure.growth import (
     plot_stage_stack,
     total_rows,
 )
+from mlcicd.outcomes import SKIPPED
 from mlcicd.pipeline import VALIDATION_MODES, run_versions
 from mlcicd.pipeline.loop import STAGE_ORDER, stage_rank
-from mlcicd.pipeline.runner import SKIPPED
 from mlcicd.training import ModelSpec, make_estimator
 
 READS = {

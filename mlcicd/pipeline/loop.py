@@ -37,13 +37,11 @@ from mlcicd.checks import check_choice, check_int, is_int
 from mlcicd.data import TARGET, load_dataset
 from mlcicd.errors import InputError
 from mlcicd.evaluation import quality_gate
+from mlcicd.outcomes import FAILED, OK, SKIPPED
 from mlcicd.pipeline import stages as st
 from mlcicd.pipeline.cache import Fingerprints, StageCache, register_fingerprinter
 from mlcicd.pipeline.parallel import Execution, Job, execute_many
 from mlcicd.pipeline.runner import (
-    FAILED,
-    OK,
-    SKIPPED,
     RecordTables,
     RunRecord,
     Stage,

@@ -29,9 +29,8 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from mlcicd.errors import InputError
+from mlcicd.outcomes import FAILED, OK, SKIPPED
 from mlcicd.pipeline.cache import Fingerprints, StageCache, canonical_fingerprint, stage_key
-
-OK, FAILED, REJECTED, SKIPPED = "ok", "failed", "rejected", "skipped"
 
 Verdict = Callable[[Any], "tuple[str, str] | None"]
 

@@ -21,8 +21,9 @@ from sklearn.dummy import DummyClassifier
 from mlcicd.data import split
 from mlcicd.evaluation import evaluate_model
 from mlcicd.monitoring import detect_drift
+from mlcicd.outcomes import FAILED, OK, REJECTED
 from mlcicd.pipeline import release
-from mlcicd.pipeline.runner import FAILED, OK, REJECTED, Stage
+from mlcicd.pipeline.runner import Stage
 from mlcicd.training import ModelSpec, train_model
 from mlcicd.validation import infer_schema, validate_data
 

@@ -9,8 +9,8 @@ import pytest
 from mlcicd.data import TARGET
 from mlcicd.evaluation import evaluate_model, quality_gate
 from mlcicd.monitoring import detect_drift
+from mlcicd.outcomes import FAILED, OK, REJECTED
 from mlcicd.pipeline import stages as st
-from mlcicd.pipeline.runner import FAILED, OK, REJECTED
 from mlcicd.training import train_model
 from mlcicd.validation import infer_schema, validate_data
 

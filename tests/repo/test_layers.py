@@ -23,7 +23,7 @@ def layer(module: str) -> int:
     """The layer of a dotted module name under ``mlcicd``."""
     parts = module.split(".")
     top = parts[1] if len(parts) > 1 else ""
-    if top in {"", "errors", "files", "checks", "hashing", "_moved"}:
+    if top in {"", "errors", "files", "checks", "hashing", "outcomes", "_moved"}:
         return BASE
     if top == "pipeline":
         return ENGINE
