@@ -20,6 +20,25 @@ def schema(df):
     return dv.reference_schema(df)
 
 
+# what each broken batch of the lesson must show: the module's batches and the notebook's run alike
+ANOMALY_KINDS = {
+    "clean": [],
+    "missing column": ["missing_column"],
+    "wrong type": ["wrong_type"],
+    "missing values": ["missing_values"],
+    "out of range": ["out_of_range"],
+    "unknown category": ["unknown_category"],
+    "empty": ["empty_dataset"],
+    "all at once": [
+        "missing_column",
+        "missing_values",
+        "out_of_range",
+        "unknown_category",
+        "wrong_type",
+    ],
+}
+
+
 def _axes():
     fig, ax = plt.subplots()
     return fig, ax
@@ -73,22 +92,7 @@ def test_each_broken_batch_shows_its_anomaly_and_one_pass_finds_them_all(data, s
     batches = dv.broken_batches(data[1], seed=0)
     reports = {name: validate_data(b, schema) for name, b in batches.items()}
     kinds = {name: sorted({a.kind for a in r.anomalies}) for name, r in reports.items()}
-    assert kinds == {
-        "clean": [],
-        "missing column": ["missing_column"],
-        "wrong type": ["wrong_type"],
-        "missing values": ["missing_values"],
-        "out of range": ["out_of_range"],
-        "unknown category": ["unknown_category"],
-        "empty": ["empty_dataset"],
-        "all at once": [
-            "missing_column",
-            "missing_values",
-            "out_of_range",
-            "unknown_category",
-            "wrong_type",
-        ],
-    }
+    assert kinds == ANOMALY_KINDS
     unknown = next(a for a in reports["unknown category"].anomalies)
     assert (unknown.column, unknown.count) == (TARGET, 5)
     summary = dv.anomaly_summary(reports)
@@ -224,22 +228,7 @@ class TestNotebook:
 
     def test_every_broken_batch_is_caught_with_its_own_anomaly(self, run):
         r = run.results
-        assert r["anomaly_kinds"] == {
-            "clean": [],
-            "missing column": ["missing_column"],
-            "wrong type": ["wrong_type"],
-            "missing values": ["missing_values"],
-            "out of range": ["out_of_range"],
-            "unknown category": ["unknown_category"],
-            "empty": ["empty_dataset"],
-            "all at once": [
-                "missing_column",
-                "missing_values",
-                "out_of_range",
-                "unknown_category",
-                "wrong_type",
-            ],
-        }
+        assert r["anomaly_kinds"] == ANOMALY_KINDS
         assert r["all_at_once_anomalies"] == 5
 
     def test_slack_trades_false_alarms_against_missed_errors(self, run):
