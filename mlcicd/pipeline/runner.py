@@ -333,6 +333,7 @@ def execute_stages(
             records.append(StageRecord.skipped(stage.name, version, stop, prints, key))
             continue
         cached = stage.name in plan.hits
+        error = None
         if cached:
             value, seconds = plan.hits[stage.name], 0.0
         else:
@@ -341,24 +342,13 @@ def execute_stages(
             try:
                 value = stage.func(**args, **stage.params)
             except Exception as exc:  # recorded, and the rest of this run is skipped
-                seconds = perf_counter() - start
-                records.append(
-                    StageRecord(
-                        stage=stage.name,
-                        version=version,
-                        seconds=seconds,
-                        cached=False,
-                        outcome=FAILED,
-                        detail=_message(exc),
-                        fingerprints=prints,
-                        key=key,
-                    )
-                )
-                stop = f"after {stage.name} failed"
-                continue
+                error = _message(exc)
             seconds = perf_counter() - start
-        values[stage.name] = produced[stage.name] = value
-        outcome, detail = (stage.verdict(value) if stage.verdict else None) or (OK, "")
+        if error is None:
+            values[stage.name] = produced[stage.name] = value
+            outcome, detail = (stage.verdict(value) if stage.verdict else None) or (OK, "")
+        else:
+            outcome, detail = FAILED, error
         records.append(
             StageRecord(
                 stage=stage.name,
