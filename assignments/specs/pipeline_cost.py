@@ -120,7 +120,7 @@ assert isinstance(_counts, dict), "run_loop must return a dict"
 assert set(_counts) == {"trainings", "validations"}, "the keys must be trainings and validations"
 assert all(isinstance(v, int) for v in _counts.values()), "the counts must be integers"
 ### BEGIN HIDDEN TESTS
-from mlcicd.course.grading import count_calls as _count_calls
+from mlcicd.course.hidden import count_calls as _count_calls
 
 with _count_calls(
     globals(), "mlcicd.training.train_model", "mlcicd.evaluation.validate_model"
@@ -331,7 +331,7 @@ _keys = {"trainings", "validations", "data_validations", "rows_validated"}
 assert set(_counts) == _keys, f"the keys must be {sorted(_keys)}"
 assert all(isinstance(v, int) for v in _counts.values()), "the counts must be integers"
 ### BEGIN HIDDEN TESTS
-from mlcicd.course.grading import count_calls as _count_calls
+from mlcicd.course.hidden import count_calls as _count_calls
 
 _m = len(train)
 _broken = train.drop(columns="mean_texture")

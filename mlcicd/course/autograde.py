@@ -40,7 +40,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,9 @@ MISSING = "notebook missing"
 UNREADABLE = "could not be read"
 INTERNAL = "internal error"
 NOT_GRADED = (UNREADABLE, INTERNAL)
+# where a submission's seconds go (see mlcicd.course.grading.PHASES); bookkeeping is the rest:
+# nbgrader reading, sanitizing and saving the notebook, its gradebook writes, this worker's files
+PHASE_COLUMNS = ("kernel start", "given code", "answers", "tests", "kernel stop", "bookkeeping")
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ class Outcome:
     detail: str = ""
     rows: dict | None = field(default=None, repr=False)
     autograded: dict[str, bytes] = field(default_factory=dict, repr=False)
+    # where the seconds went: PHASES of the notebooks' execution, and "bookkeeping" (the rest)
+    phases: dict[str, float] = field(default_factory=dict, repr=False)
 
     @property
     def graded(self) -> bool:
@@ -270,43 +275,69 @@ def grade_submission(bundle: CourseBundle, job: Job) -> Outcome:
     """Grade one submission in this worker's private course (see the module)."""
     start = time.perf_counter()
     try:
-        root, api = _worker_course(bundle)
-        a, s = bundle.assignment, job.student
-        _write_tree(root / "submitted" / s / a, job.files)
-        out = root / "autograded" / s / a
-        if out.exists():
-            shutil.rmtree(out)
-        result = api.autograde(a, s, force=True, create=True)
-        seconds = time.perf_counter() - start
-        log = (result.get("log") or "") + (result.get("error") or "")
-        # what nbgrader wrote even when it failed (a serial run leaves the same rows behind)
-        rows = _rows(root, a, s)
-        if not result.get("success"):
-            detail = next((line for line in reversed(log.splitlines()) if line.strip()), "")
-            if not any(name.endswith(".ipynb") for name in job.files):
-                top = rows["max_score"] if rows else None
-                return Outcome(s, MISSING, 0.0, top, seconds, "no notebook handed in", rows)
-            unreadable = (
-                "NotJSONError",
-                "not valid JSON",
-                "Unreadable",
-                "ValidationError",
-                "JSONDecodeError",
-                "UnicodeDecodeError",
-                "nbformat",
-            )
-            status = UNREADABLE if any(w in log for w in unreadable) else INTERNAL
-            return Outcome(s, status, None, None, seconds, detail[:300], rows)
-        status = _execution_status(out)
-        if status == GRADED and "No submitted file" in log:
-            status = MISSING
-        if rows is None:
-            return Outcome(s, INTERNAL, None, None, seconds, "graded, but not in the gradebook")
-        files = _files_under(out) if out.exists() else {}
-        return Outcome(s, status, rows["score"], rows["max_score"], seconds, "", rows, files)
+        outcome = _grade(bundle, job, start)
     except Exception as exc:
-        seconds = time.perf_counter() - start
-        return Outcome(job.student, INTERNAL, None, None, seconds, f"{type(exc).__name__}: {exc}")
+        outcome = Outcome(
+            job.student,
+            INTERNAL,
+            None,
+            None,
+            time.perf_counter() - start,
+            f"{type(exc).__name__}: {exc}",
+        )
+    return replace(outcome, phases=_phases(outcome.seconds))
+
+
+def _phases(seconds: float) -> dict[str, float]:
+    """Per phase, the seconds of the notebooks just executed here; the rest is bookkeeping."""
+    from mlcicd.course.grading import PHASES, take_execution_timings
+
+    spent = dict.fromkeys(PHASES, 0.0)
+    for notebook in take_execution_timings():
+        for phase, value in notebook.items():
+            spent[phase] += value
+    spent["bookkeeping"] = max(0.0, seconds - sum(spent.values()))
+    return spent
+
+
+def _grade(bundle: CourseBundle, job: Job, start: float) -> Outcome:
+    from mlcicd.course.grading import take_execution_timings
+
+    take_execution_timings()  # forget anything executed here before this submission
+    root, api = _worker_course(bundle)
+    a, s = bundle.assignment, job.student
+    _write_tree(root / "submitted" / s / a, job.files)
+    out = root / "autograded" / s / a
+    if out.exists():
+        shutil.rmtree(out)
+    result = api.autograde(a, s, force=True, create=True)
+    seconds = time.perf_counter() - start
+    log = (result.get("log") or "") + (result.get("error") or "")
+    # what nbgrader wrote even when it failed (a serial run leaves the same rows behind)
+    rows = _rows(root, a, s)
+    if not result.get("success"):
+        detail = next((line for line in reversed(log.splitlines()) if line.strip()), "")
+        if not any(name.endswith(".ipynb") for name in job.files):
+            top = rows["max_score"] if rows else None
+            return Outcome(s, MISSING, 0.0, top, seconds, "no notebook handed in", rows)
+        unreadable = (
+            "NotJSONError",
+            "not valid JSON",
+            "Unreadable",
+            "ValidationError",
+            "JSONDecodeError",
+            "UnicodeDecodeError",
+            "nbformat",
+        )
+        status = UNREADABLE if any(w in log for w in unreadable) else INTERNAL
+        return Outcome(s, status, None, None, seconds, detail[:300], rows)
+    status = _execution_status(out)
+    if status == GRADED and "No submitted file" in log:
+        status = MISSING
+    if rows is None:
+        return Outcome(s, INTERNAL, None, None, seconds, "graded, but not in the gradebook")
+    files = _files_under(out) if out.exists() else {}
+    return Outcome(s, status, rows["score"], rows["max_score"], seconds, "", rows, autograded=files)
 
 
 # --- merging (driver, the only writer) -------------------------------------------------------
@@ -401,15 +432,25 @@ class ClassReport:
             "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows
         )
 
+    def where_time_went(self) -> dict[str, float]:
+        """Mean seconds per submission in each phase (the CSV has them per submission)."""
+        n = max(1, len(self.outcomes))
+        return {p: sum(o.phases.get(p, 0.0) for o in self.outcomes) / n for p in PHASE_COLUMNS}
+
     def write_csv(self, path: Path) -> Path:
         from mlcicd.files import atomic_write_text
 
         buffer = __import__("io").StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["student", "status", "score", "max_score", "seconds", "detail"])
+        phases = list(PHASE_COLUMNS)
+        writer.writerow(
+            ["student", "status", "score", "max_score", "seconds", "detail"]
+            + [f"seconds: {p}" for p in phases]
+        )
         for o in self.outcomes:
             writer.writerow(
                 [o.student, o.status, o.score, o.max_score, f"{o.seconds:.3f}", o.detail]
+                + [f"{o.phases.get(p, 0.0):.3f}" for p in phases]
             )
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, buffer.getvalue())
@@ -528,6 +569,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{graded} of {len(report.outcomes)} submissions graded in {report.seconds:.1f} s; "
         f"account: {path}"
+    )
+    spent = report.where_time_went()
+    print(
+        "where a submission's seconds went (mean): "
+        + ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in spent.items())
     )
     if report.failed:
         print(f"autograde: not graded: {', '.join(report.failed)}", file=sys.stderr)

@@ -22,11 +22,10 @@ Three nbgrader preprocessors used by ``assignments/nbgrader_config.py`` live her
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import os
 import textwrap
-from collections.abc import Iterable, Iterator, MutableMapping
+import time
+from collections.abc import Iterable
 
 import nbformat
 from nbclient.exceptions import DeadKernelError
@@ -34,6 +33,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.preprocessors import ClearHiddenTests, Execute, OverwriteCells
 
+from mlcicd.course.hidden import count_calls  # noqa: F401 -- hidden tests written before it moved
 from mlcicd.errors import InputError
 from mlcicd.files import atomic_write_text
 
@@ -227,56 +227,6 @@ def graded_items(nb: NotebookNode | str | os.PathLike) -> dict[str, float]:
     }
 
 
-# --- hidden tests ---------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def count_calls(namespace: MutableMapping, *functions: str) -> Iterator[dict[str, int]]:
-    """Count the calls of library functions however a learner's code reaches them.
-
-    ``functions`` are dotted names (``"mlcicd.training.train_model"``). While the block runs,
-    the function is replaced by a counting wrapper in its module and under every name of
-    ``namespace`` (a notebook's ``globals()``) bound to it, so ``train_model(...)``,
-    ``mlcicd.training.train_model(...)`` and an alias all count. Yields ``{short name: calls}``.
-
-    >>> import mlcicd.measure.growth
-    >>> with count_calls({}, "mlcicd.measure.growth.fit_exponent") as calls:
-    ...     _ = mlcicd.measure.growth.fit_exponent([1, 2, 4], [2, 4, 8])
-    >>> calls
-    {'fit_exponent': 1}
-    """
-    calls: dict[str, int] = {}
-    undo: list[tuple[object, str, object]] = []
-
-    def counting(short: str, original):
-        def wrapper(*args, **kwargs):
-            calls[short] += 1
-            return original(*args, **kwargs)
-
-        return wrapper
-
-    try:
-        for dotted in functions:
-            module_name, _, short = dotted.rpartition(".")
-            module = importlib.import_module(module_name)
-            original = getattr(module, short)
-            wrapper = counting(short, original)
-            calls[short] = 0
-            undo.append((module, short, original))
-            setattr(module, short, wrapper)
-            for key, value in list(namespace.items()):
-                if value is original:
-                    undo.append((namespace, key, original))
-                    namespace[key] = wrapper
-        yield calls
-    finally:
-        for owner, key, original in reversed(undo):
-            if isinstance(owner, MutableMapping):
-                owner[key] = original
-            else:
-                setattr(owner, key, original)
-
-
 # --- nbgrader preprocessors -------------------------------------------------------------------
 
 
@@ -286,21 +236,65 @@ def _error_output(ename: str, evalue: str) -> NotebookNode:
     )
 
 
+#: Where the seconds of each notebook executed in this process went (see ResilientExecute),
+#: oldest first; :func:`take_execution_timings` hands them over and forgets them.
+_TIMINGS: list[dict[str, float]] = []
+PHASES = ("kernel start", "given code", "answers", "tests", "kernel stop")
+
+
+def take_execution_timings() -> list[dict[str, float]]:
+    """The timings of the notebooks executed here since the last call, one dict per notebook."""
+    taken = list(_TIMINGS)
+    _TIMINGS.clear()
+    return taken
+
+
+def _phase(cell: NotebookNode) -> str:
+    meta = cell.metadata.get("nbgrader", {})
+    if meta.get("grade") and not meta.get("solution"):
+        return "tests"
+    return "answers" if meta.get("solution") else "given code"
+
+
 class ResilientExecute(Execute):
     """nbgrader's Execute, but a dead kernel fails the rest of the notebook instead of the run.
 
     Like "restart and run all" in Jupyter: the cell that killed the kernel and every code cell
     after it get an error output, so their tests earn nothing while earlier ones keep their
     points, and autograde goes on with the next student.
+
+    It also times the notebook (wall-clock seconds): starting the kernel, the instructor's given
+    cells, the student's answer cells, the test cells and stopping the kernel, kept for
+    :func:`take_execution_timings`.
     """
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_in: int | None = None
-        return super().preprocess(nb, resources, km)
+        self._clock = {"started": time.perf_counter(), "cells_done": 0.0}
+        self._seconds = dict.fromkeys(PHASES, 0.0)
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            now = time.perf_counter()
+            if self._clock["cells_done"]:
+                self._seconds["kernel stop"] = now - self._clock["cells_done"]
+            else:  # the kernel never ran a cell: all of it was starting (or failing to)
+                self._seconds["kernel start"] = now - self._clock["started"]
+            _TIMINGS.append(dict(self._seconds))
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
+        start = time.perf_counter()
+        if not self._clock["cells_done"]:
+            self._seconds["kernel start"] = start - self._clock["started"]
+        try:
+            return self._run_cell(cell, resources, index)
+        finally:
+            self._clock["cells_done"] = time.perf_counter()
+            self._seconds[_phase(cell)] += self._clock["cells_done"] - start
+
+    def _run_cell(self, cell, resources, index):
         if self._died_in is not None:
             cell.outputs = [
                 _error_output(

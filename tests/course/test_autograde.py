@@ -185,6 +185,17 @@ def test_parallel_gradebook_equals_serial_and_every_submission_is_accounted_for(
     assert float(rows["partly_wrong"]["score"]) == float(rows["full"]["score"]) - 2
     assert rows["not_json"]["score"] == ""
     assert all(r["seconds"] for r in rows.values())  # every submission has its seconds
+    # where the seconds went: the phases add up to the submission's seconds
+    phases = [f"seconds: {p}" for p in ag.PHASE_COLUMNS]
+    for r in rows.values():
+        assert abs(sum(float(r[p]) for p in phases) - float(r["seconds"])) < 0.01
+    full = {p: float(rows["full"][f"seconds: {p}"]) for p in ag.PHASE_COLUMNS}
+    assert full["kernel start"] > 0 and full["answers"] > 0 and full["tests"] > 0
+    # the endless loop ran in an answer cell until the 10 s cell timeout stopped it
+    assert float(rows["endless_loop"]["seconds: answers"]) >= 10
+    for student in ("no_notebook", "not_json"):  # nothing was executed
+        assert float(rows[student]["seconds: kernel start"]) == 0
+        assert float(rows[student]["seconds: answers"]) == 0
 
     # nbgrader's own tools read the merged gradebook as they read a serial one
     export = tmp_path / "grades.csv"
