@@ -31,7 +31,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from mlcicd.errors import EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_OK, InputError, MlcicdError
 
@@ -69,13 +69,11 @@ class _Result:
 
 
 def cmd_infer_schema(args: argparse.Namespace) -> _Result:
-    from mlcicd.validation import infer_schema
-
     params = {"target": args.target, "slack": args.slack, "max_categories": args.max_categories}
     return _cached_run(
         args,
         "cli:infer-schema",
-        [_infer_schema, infer_schema],
+        ["mlcicd.cli:_infer_schema", "mlcicd.validation:infer_schema"],
         {"data": args.data},
         params,
         lambda: _infer_schema(args),
@@ -99,13 +97,11 @@ def _infer_schema(args: argparse.Namespace) -> tuple[_Result, dict[str, Any]]:
 
 
 def cmd_validate_data(args: argparse.Namespace) -> _Result:
-    from mlcicd.validation import validate_data
-
     inputs = {"data": args.data, "schema": args.schema}
     return _cached_run(
         args,
         "cli:validate-data",
-        [_validate_data, validate_data],
+        ["mlcicd.cli:_validate_data", "mlcicd.validation:validate_data"],
         inputs,
         {"serving": args.serving},
         lambda: (_validate_data(args), {}),
@@ -128,24 +124,28 @@ def _validate_data(args: argparse.Namespace) -> _Result:
     return _Result(EXIT_OK if report.valid else EXIT_CHECK_FAILED, report.to_dict(), text)
 
 
-def _train_key(args: argparse.Namespace, df, spec, task: str, schema, train) -> str:
-    """The run cache's key of ``train``: the code, the data, and every option that shapes the model."""
+def _train_key(args: argparse.Namespace) -> str | None:
+    """The run cache's key of ``train``, from what the command was given: the training code, the
+    bytes of ``--data`` and ``--schema``, and every option that shapes the model. Read without
+    pandas or scikit-learn, so a hit costs neither import; ``None`` when a file cannot be read
+    (the run then reports it)."""
     from mlcicd.pipeline.cache import Fingerprints, canonical_fingerprint, stage_key
 
+    inputs = _input_fingerprints({"data": args.data, "schema": args.schema})
+    if inputs is None:
+        return None
+    params = {
+        "target": args.target,
+        "model": args.model,
+        "param": list(args.param),
+        "task": args.task,
+        "seed": args.seed,
+    }
     fps = Fingerprints()
-    params_fp = canonical_fingerprint(
-        {
-            "target": args.target,
-            "spec": spec,
-            "seed": args.seed,
-            "task": task,
-            "schema": None if schema is None else schema.to_dict(),
-        }
+    code = "|".join(
+        fps.code_version(ref) for ref in ("mlcicd.cli:_train", "mlcicd.training:train_model")
     )
-    df_fp = fps.of(df)
-    if df_fp is None:  # a data frame always has a fingerprint
-        raise TypeError("a data frame without a fingerprint")
-    return stage_key("cli:train", fps.code_version(train), {"df": df_fp}, params_fp)
+    return stage_key("cli:train", code, inputs, canonical_fingerprint(params))
 
 
 def _training_data(args: argparse.Namespace, schema):
@@ -163,50 +163,20 @@ def _training_data(args: argparse.Namespace, schema):
 
 
 def cmd_train(args: argparse.Namespace) -> _Result:
-    from mlcicd.training import (
-        DEFAULT_MODEL,
-        ModelSpec,
-        parse_param,
-        resolve_task,
-        save_model,
-        train_model,
-        write_model_bytes,
-    )
+    from mlcicd.files import atomic_write
 
-    params = dict(parse_param(p) for p in args.param)
-    if args.model is not None:  # reject an unknown model or parameter before reading data
-        tasks = [args.task] if args.task else ["classification", "regression"]
-        spec = ModelSpec(name=args.model, params=params)
-        _first_that_builds(spec, args.seed, tasks)
-    schema = None
-    if args.schema is not None:
-        from mlcicd.validation import load_schema
-
-        schema = load_schema(args.schema)
-    df = _training_data(args, schema)
-    try:
-        task = resolve_task(df[args.target], args.target, args.model, args.task)
-        spec = ModelSpec(name=args.model or DEFAULT_MODEL[task], params=params)
-    except InputError as exc:
-        raise InputError(f"{args.data}: {exc.message}") from None
     cache = _open_cache(args)
-    key = None
-    if cache is not None:
-        key = _train_key(args, df, spec, task, schema, train_model)
-        hit, trained = cache.get(key)
-    if key is None or not hit:
-        try:
-            trained = train_model(df, args.target, spec, seed=args.seed, schema=schema, task=task)
-        except InputError as exc:
-            raise InputError(f"{args.data}: {exc.message}") from None
-        if cache is not None:
-            cache.put(key, trained)
-    stored = getattr(trained, "skops_bytes", None)  # a cached model: its bytes as they are
-    if stored is not None:
-        write_model_bytes(stored, args.output)
+    key = _train_key(args) if cache is not None else None
+    hit, stored = False, None
+    if key is not None:
+        hit, stored = cache.get(key)
+    if hit:  # the model file's bytes and metadata, as the run that stored them wrote them
+        data, meta = cast(tuple[bytes, dict[str, Any]], stored)
+        atomic_write(args.output, lambda tmp: tmp.write_bytes(data))
     else:
-        save_model(trained, args.output)
-    meta = trained.metadata
+        data, meta = _train(args)
+        if key is not None:
+            cache.put(key, (data, meta))
     payload = {
         "model": str(args.output),
         "task": meta["task"],
@@ -226,6 +196,40 @@ def cmd_train(args: argparse.Namespace) -> _Result:
     return _Result(EXIT_OK, payload, text)
 
 
+def _train(args: argparse.Namespace) -> tuple[bytes, dict[str, Any]]:
+    """Check the options and the data, train, and write ``--out``: (the file's bytes, metadata)."""
+    from mlcicd.training import (
+        DEFAULT_MODEL,
+        ModelSpec,
+        parse_param,
+        resolve_task,
+        serialize_model,
+        train_model,
+        write_model_bytes,
+    )
+
+    params = dict(parse_param(p) for p in args.param)
+    if args.model is not None:  # reject an unknown model or parameter before reading data
+        tasks = [args.task] if args.task else ["classification", "regression"]
+        spec = ModelSpec(name=args.model, params=params)
+        _first_that_builds(spec, args.seed, tasks)
+    schema = None
+    if args.schema is not None:
+        from mlcicd.validation import load_schema
+
+        schema = load_schema(args.schema)
+    df = _training_data(args, schema)
+    try:
+        task = resolve_task(df[args.target], args.target, args.model, args.task)
+        spec = ModelSpec(name=args.model or DEFAULT_MODEL[task], params=params)
+        trained = train_model(df, args.target, spec, seed=args.seed, schema=schema, task=task)
+    except InputError as exc:
+        raise InputError(f"{args.data}: {exc.message}") from None
+    data = serialize_model(trained)
+    write_model_bytes(data, args.output)
+    return data, dict(trained.metadata)
+
+
 def _first_that_builds(spec: Any, seed: int, tasks: list[str]) -> None:
     """InputError unless ``spec`` builds for one of ``tasks`` (the last task's error)."""
     from mlcicd.training import make_estimator
@@ -243,9 +247,6 @@ def _first_that_builds(spec: Any, seed: int, tasks: list[str]) -> None:
 
 
 def cmd_test_model(args: argparse.Namespace) -> _Result:
-    from mlcicd.evaluation import validate_model
-    from mlcicd.pipeline import release
-
     inputs = {"model": args.model, "holdout": args.holdout, "production": _production(args)}
     params = {
         "target": args.target,
@@ -258,7 +259,13 @@ def cmd_test_model(args: argparse.Namespace) -> _Result:
     return _cached_run(
         args,
         "cli:test-model",
-        [_test_model, _thresholds, release.decide, release.production_model, validate_model],
+        [
+            "mlcicd.cli:_test_model",
+            "mlcicd.cli:_thresholds",
+            "mlcicd.pipeline.release:decide",
+            "mlcicd.pipeline.release:production_model",
+            "mlcicd.evaluation:validate_model",
+        ],
         inputs,
         params,
         lambda: _test_model(args),
@@ -373,8 +380,6 @@ def _drift_line(label: str, f: FeatureDrift) -> str:
 
 
 def cmd_monitor(args: argparse.Namespace) -> _Result:
-    from mlcicd.monitoring import detect_drift
-
     if args.model and args.registry:
         raise InputError("--model and --registry: give one of them, not both")
     inputs = {"reference": args.reference, "current": args.current, "model": args.model}
@@ -383,7 +388,7 @@ def cmd_monitor(args: argparse.Namespace) -> _Result:
     return _cached_run(
         args,
         "cli:monitor",
-        [_monitor, detect_drift],
+        ["mlcicd.cli:_monitor", "mlcicd.monitoring:detect_drift"],
         inputs,
         {"target": args.target},
         lambda: (_monitor(args), {}),
@@ -519,7 +524,7 @@ def _cache_payload(cache: Any) -> dict[str, Any] | None:
 def _cached_run(
     args: argparse.Namespace,
     stage: str,
-    code: list[Any],
+    code: list[str],
     inputs: dict[str, Any],
     params: dict[str, Any],
     compute: Any,
@@ -527,7 +532,8 @@ def _cached_run(
 ) -> _Result:
     """Run ``compute`` (giving the result and the JSON files it writes) through the run cache.
 
-    The key holds the stage's code (``code``'s sources), the sha256 of each input file (a
+    The key holds the stage's code (the sources of the functions named in ``code``, read without
+    importing them, so a hit loads neither pandas nor scikit-learn), the sha256 of each input file (a
     ``("fp", text)`` input is a fingerprint already) and ``params``. A hit gives back the same exit
     code, payload, text and written files as the run that stored it; an input that cannot be
     fingerprinted (missing file) runs uncached, so ``compute`` reports the error.

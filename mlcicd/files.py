@@ -13,11 +13,12 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from mlcicd.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class FileError(InputError, OSError):
@@ -45,6 +46,8 @@ def check_readable_file(path: str | os.PathLike, what: str = "file") -> Path:
 
 def read_csv(path: str | os.PathLike, what: str = "data") -> pd.DataFrame:
     """Read a CSV file into a DataFrame, or raise :class:`InputError` naming the file."""
+    import pandas as pd  # here, not at the top: the base layer's other helpers need no pandas
+
     p = check_readable_file(path, what)
     try:
         with open(p, "rb") as fh:

@@ -12,11 +12,10 @@ import dataclasses
 import hashlib
 import json
 import math
+import sys
 from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any
-
-import numpy as np
 
 
 def sha256_text(text: str) -> str:
@@ -30,7 +29,8 @@ def canonical(value: Any) -> Any:
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else repr(value)
-    if isinstance(value, np.generic):
+    np = sys.modules.get("numpy")  # a numpy value exists only once numpy is loaded: not imported
+    if np is not None and isinstance(value, np.generic):
         return canonical(value.item())
     if isinstance(value, PurePath):
         return str(value)
@@ -42,9 +42,9 @@ def canonical(value: Any) -> Any:
         return [canonical(v) for v in value]
     if isinstance(value, set | frozenset):
         return {"__set__": sorted(json.dumps(canonical(v)) for v in value)}
-    if isinstance(value, np.ndarray):
+    if np is not None and isinstance(value, np.ndarray):
         data = np.ascontiguousarray(value)
-        digest = hashlib.sha256(data).hexdigest()  # type: ignore[arg-type]
+        digest = hashlib.sha256(data).hexdigest()
         return {"__array__": [str(data.dtype), list(data.shape), digest]}
     if hasattr(value, "to_dict") and dataclasses.is_dataclass(value):
         return {type(value).__qualname__: canonical(value.to_dict())}  # type: ignore[union-attr]

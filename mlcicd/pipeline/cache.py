@@ -127,16 +127,59 @@ class Fingerprints:
             return fp
         return _json(value)
 
-    def code_version(self, func: Callable) -> str:
-        """``mlcicd.__version__`` and the sha256 of the function's source (memoised)."""
+    def code_version(self, func: Callable | str) -> str:
+        """``mlcicd.__version__`` and the sha256 of the function's source (memoised).
+
+        ``func`` may be a function or its name, ``"package.module:qualname"``: then its source is
+        read from the module's file without importing the module (see :func:`source_of`).
+        """
         try:
             return self._code[func]
         except (KeyError, TypeError):
             pass
-        version = f"{mlcicd.__version__}:{sha256_text(_source(func))}"
+        text = source_of(func) if isinstance(func, str) else _source(func)
+        version = f"{mlcicd.__version__}:{sha256_text(text)}"
         with contextlib.suppress(TypeError):  # an unhashable callable: not memoised
             self._code[func] = version
         return version
+
+
+def source_of(ref: str) -> str:
+    """The source lines of the function or class ``"package.module:qualname"`` (decorators
+    included), read from the module's file and parsed, never imported: a command-line cache hit
+    keys on ``mlcicd.training:train_model`` without paying for scikit-learn's import.
+
+    >>> source_of("mlcicd.pipeline.cache:stage_key").splitlines()[0]
+    'def stage_key(stage: str, code_version: str, inputs: Mapping[str, str], params_fp: str) -> str:'
+    """
+    import ast
+    import importlib.util
+
+    module, _, qualname = ref.partition(":")
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin or not qualname:
+        raise LookupError(f"{ref}: no such module or no qualified name")
+    with open(spec.origin, encoding="utf-8") as fh:
+        text = fh.read()
+    body: list[ast.stmt] = ast.parse(text).body
+    node: ast.stmt | None = None
+    for part in qualname.split("."):
+        node = next(
+            (
+                n
+                for n in body
+                if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                and n.name == part
+            ),
+            None,
+        )
+        if node is None:
+            raise LookupError(f"{ref}: {part} is not defined in {spec.origin}")
+        body = node.body
+    assert node is not None and node.end_lineno is not None
+    decorators = getattr(node, "decorator_list", [])
+    first = min([node.lineno, *(d.lineno for d in decorators)])
+    return "".join(text.splitlines(keepends=True)[first - 1 : node.end_lineno])
 
 
 def _json(value: Any) -> str | None:

@@ -40,20 +40,27 @@ import importlib
 import io
 import json
 import os
+import sys
 import time
 import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from mlcicd.checks import check_int
 from mlcicd.errors import InputError
 from mlcicd.pipeline.cache import StageCache
-from mlcicd.training import StoredModel, TrainedModel
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from mlcicd.training import TrainedModel
+
+# numpy, pandas and scikit-learn (through mlcicd.training) are imported only for an entry that
+# holds their values: a value of theirs cannot exist unless they are loaded already, and a hit of
+# plain data (what the command line stores) then costs no import (issue 13)
 
 DEFAULT_DIR = ".mlcicd-cache"
 MAGIC = b"mlcicd-cache/1 "
@@ -84,38 +91,48 @@ class _Encoder:
         return name
 
     def array(self, values: np.ndarray) -> str:
+        import numpy as np
+
         if values.dtype.hasobject:
             raise Unstorable("object array")
         buffer = io.BytesIO()
         np.save(buffer, values, allow_pickle=False)
         return self.part(buffer.getvalue(), "npy")
 
-    def encode(self, value: Any) -> Any:
+    # one branch per kind of value of the entry format, as the decoder's dispatch
+    def encode(self, value: Any) -> Any:  # noqa: C901
         if value is None or isinstance(value, bool | str):
             return value
         if isinstance(value, int | float) and type(value) in (int, float):
             return value
-        if isinstance(value, np.generic):
+        np, pd = sys.modules.get("numpy"), sys.modules.get("pandas")
+        training = sys.modules.get("mlcicd.training")
+        if np is not None and isinstance(value, np.generic):
             if value.dtype.hasobject:
                 raise Unstorable("object scalar")
             return {"$t": "np", "dtype": value.dtype.str, "v": value.item()}
+        if type(value) is bytes:
+            return {"$t": "bytes", "file": self.part(value, "bin")}
         if type(value) is list:
             return [self.encode(v) for v in value]
         if type(value) is tuple:
             return {"$t": "tuple", "v": [self.encode(v) for v in value]}
         if type(value) is dict:
             return {"$t": "dict", "v": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
-        if isinstance(value, np.ndarray):
+        if np is not None and isinstance(value, np.ndarray):
             return {"$t": "array", "file": self.array(value)}
-        if type(value) is pd.DataFrame:
+        if pd is not None and type(value) is pd.DataFrame:
             return self.frame(value)
-        if isinstance(value, TrainedModel):
+        if training is not None and isinstance(value, training.TrainedModel):
             return self.trained(value)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return self.dataclass(value)
         raise Unstorable(type(value).__name__)
 
     def frame(self, df: pd.DataFrame) -> dict[str, Any]:
+        import numpy as np
+        import pandas as pd
+
         if df.columns.duplicated().any() or df.attrs:
             raise Unstorable("DataFrame with duplicate columns or attrs")
         columns = []
@@ -151,7 +168,7 @@ class _Encoder:
         return {"$t": "frame", "columns": columns, "index": idx}
 
     def trained(self, trained: TrainedModel) -> dict[str, Any]:
-        from mlcicd.training import serialize_model, stored_model_fingerprint
+        from mlcicd.training import StoredModel, serialize_model, stored_model_fingerprint
 
         if isinstance(trained, StoredModel):
             data, fp = trained.skops_bytes, trained.model_fingerprint
@@ -181,6 +198,8 @@ class _Decoder:
         self.zf = zf
 
     def array(self, name: str) -> np.ndarray:
+        import numpy as np
+
         return np.load(io.BytesIO(self.zf.read(name)), allow_pickle=False)
 
     # one branch per tag of the entry format: a dispatch reads best as one function
@@ -192,15 +211,21 @@ class _Decoder:
         tag = node["$t"]
         if tag == "tuple":
             return tuple(self.decode(v) for v in node["v"])
+        if tag == "bytes":
+            return self.zf.read(node["file"])
         if tag == "dict":
             return {self.decode(k): self.decode(v) for k, v in node["v"]}
         if tag == "np":
+            import numpy as np
+
             return np.dtype(node["dtype"]).type(node["v"])
         if tag == "array":
             return self.array(node["file"])
         if tag == "frame":
             return self.frame(node)
         if tag == "trained":
+            from mlcicd.training import StoredModel
+
             data = self.zf.read(node["file"])
             spec, metadata = self.decode(node["spec"]), self.decode(node["metadata"])
             return StoredModel(data, node["fingerprint"], spec, metadata)
@@ -217,6 +242,9 @@ class _Decoder:
         raise BadEntry(f"unknown tag {tag!r}")
 
     def frame(self, node: dict[str, Any]) -> pd.DataFrame:
+        import numpy as np
+        import pandas as pd
+
         idx = node["index"]
         name = self.decode(idx["name"])
         if "range" in idx:

@@ -42,3 +42,19 @@ def test_validate_data_without_cache_imports_pandas_but_not_scikit_learn(tmp_pat
     assert "sklearn" not in loaded(tmp_path, "infer-schema", "d.csv", "-o", "s.json", "--no-cache")
     got = loaded(tmp_path, "validate-data", "d.csv", "--schema", "s.json", "--no-cache")
     assert got == ["pandas"]
+
+
+def test_a_cache_hit_imports_neither_pandas_nor_scikit_learn(tmp_path):
+    rows = "a,b,target\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40))
+    (tmp_path / "d.csv").write_text(rows)
+    commands = [
+        ("infer-schema", "d.csv", "-o", "s.json", "--target", "target"),
+        ("validate-data", "d.csv", "--schema", "s.json"),
+        ("train", "d.csv", "--target", "target", "-o", "m.skops"),
+        ("test-model", "m.skops", "d.csv", "--target", "target"),
+        ("monitor", "d.csv", "d.csv", "--target", "target"),
+    ]
+    for argv in commands:
+        assert "pandas" in loaded(tmp_path, *argv)  # the first run computes
+    for argv in commands:
+        assert loaded(tmp_path, *argv) == [], argv  # the same run again is a hit

@@ -22,13 +22,12 @@ from mlcicd.pipeline import run_versions
 from mlcicd.pipeline.cache import StageCache
 from mlcicd.pipeline.disk_cache import (
     DiskCache,
-    StoredModel,
     decode_entry,
     encode_entry,
     parse_size,
 )
 from mlcicd.registry import Registry
-from mlcicd.training import ModelSpec, model_fingerprint, train_model
+from mlcicd.training import ModelSpec, StoredModel, model_fingerprint, train_model
 from mlcicd.validation import infer_schema, validate_data
 
 ROOT = Path(__file__).resolve().parents[2]
