@@ -161,7 +161,7 @@ def _sandboxed_manager_class():
     import uuid
 
     from jupyter_client.manager import AsyncKernelManager
-    from traitlets import CaselessStrEnum, default
+    from traitlets import CaselessStrEnum, List, Unicode, default
 
     class SandboxedKernelManager(AsyncKernelManager):
         """An AsyncKernelManager whose kernels start inside the sandbox (see the module).
@@ -171,6 +171,12 @@ def _sandboxed_manager_class():
         """
 
         transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+        preload = List(
+            Unicode(),
+            config=True,
+            help="Modules a warm template imports once; each kernel is forked from it "
+            "(mlcicd.course.warm). Empty: every kernel starts a new interpreter.",
+        )
 
         @default("ip")
         def _ip_unique(self) -> str:
@@ -196,7 +202,22 @@ def _sandboxed_manager_class():
             )
             if self._cgroup is not None:
                 kw["env"]["MLCICD_SANDBOX_CGROUP"] = str(self._cgroup)
-            return [sys.executable, "-m", "mlcicd.course.sandbox", "--", *kernel_cmd], kw
+            launcher = [sys.executable, "-m", "mlcicd.course.sandbox"]
+            socket = self._template(kw["env"])
+            if socket:
+                launcher += ["--template", socket]
+            return [*launcher, "--", *kernel_cmd], kw
+
+        def _template(self, env: dict[str, str]) -> str | None:
+            if not self.preload:
+                return None
+            from mlcicd.course import warm
+
+            try:
+                return warm.template_socket(list(self.preload), env)
+            except Exception as exc:  # grading goes on with plain kernels
+                self.log.warning("warm kernel template not started: %s", exc)
+                return None
 
         async def _async_cleanup_resources(self, restart: bool = False) -> None:
             await super()._async_cleanup_resources(restart=restart)
@@ -239,8 +260,26 @@ def _set_limits(values: dict[str, int], *, processes: bool = True) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
+def enter_sandbox(values: dict[str, int], group: str) -> None:
+    """Put this process in the kernel's pids group (if any) and set its limits."""
+    if group:  # the grader made a pids group for this kernel: join it
+        (Path(group) / "cgroup.procs").write_text(str(os.getpid()))
+    elif os.geteuid() != 0:
+        # the process limit counts every process of this user: leave room for those running
+        values["MLCICD_SANDBOX_PROCESSES"] += _tasks_of_this_user()
+    _set_limits(values, processes=not group)
+
+
 def launch(argv: list[str]) -> None:
-    """``python -m mlcicd.course.sandbox -- KERNEL ARGV...``: limit this process, then exec the kernel."""
+    """``python -m mlcicd.course.sandbox [--template SOCKET] -- KERNEL ARGV...``: start the kernel.
+
+    With a template (see :mod:`mlcicd.course.warm`) the kernel is forked from it and this process
+    waits for it, passing on signals; otherwise, or when the template cannot fork, this process
+    limits itself and becomes the kernel.
+    """
+    template = ""
+    if argv[:1] == ["--template"] and len(argv) > 1:
+        template, argv = argv[1], argv[2:]
     if argv[:1] == ["--"]:
         argv = argv[1:]
     if not argv:
@@ -248,12 +287,16 @@ def launch(argv: list[str]) -> None:
         sys.exit(2)
     values = limits()
     group = os.environ.pop("MLCICD_SANDBOX_CGROUP", "")
-    if group:  # the grader made a pids group for this kernel: join it
-        (Path(group) / "cgroup.procs").write_text(str(os.getpid()))
-    elif os.geteuid() != 0:
-        # the process limit counts every process of this user: leave room for those running
-        values["MLCICD_SANDBOX_PROCESSES"] += _tasks_of_this_user()
-    _set_limits(values, processes=not group)
+    if template:
+        from mlcicd.course import warm
+
+        code = warm.run_forked(template, argv, dict(os.environ), os.getcwd(), values, group)
+        if code is not None:
+            if code < 0:  # killed by a signal: end the same way, as the kernel itself would
+                signal.signal(-code, signal.SIG_DFL)
+                os.kill(os.getpid(), -code)
+            sys.exit(code if code >= 0 else 1)
+    enter_sandbox(values, group)
     os.execvpe(argv[0], argv, os.environ)
 
 
