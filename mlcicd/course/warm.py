@@ -112,6 +112,10 @@ def serve(path: str, modules: list[str]) -> None:
     server = _Server(path)
     print("ready", ",".join(skipped), flush=True)
     server.loop(grader)
+    if os.getppid() != grader:  # the grader died without stopping it: remove its folder too
+        import shutil
+
+        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 class _Server:
@@ -365,7 +369,8 @@ def template_socket(preload: list[str], env: dict[str, str]) -> str | None:
     """The socket of this process's template for ``preload`` (started on first use), or None.
 
     None (start kernels the plain way) when ``preload`` is empty, the platform cannot fork, or
-    the template failed to start :data:`MAX_STARTS` times.
+    the template was started :data:`MAX_STARTS` times since :func:`stop_templates` (it keeps
+    dying or failing: the rest of the grading uses plain kernels).
     """
     if not preload or not hasattr(os, "fork") or not hasattr(socket, "send_fds"):
         return None
@@ -405,6 +410,7 @@ def stop_templates() -> None:
     """Stop this process's templates (and any kernel they still run)."""
     for key in [k for k in _templates if k[0] == os.getpid()]:
         template = _templates.pop(key)
+        _starts.pop(key, None)
         if isinstance(template, _Template):
             template.stop()
 
