@@ -5,6 +5,7 @@ kernel."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -25,7 +26,7 @@ PRELOAD = ["ipykernel.kernelapp", "pandas"]
 PROBE = textwrap.dedent(
     """
     import json, os, sys
-    print({
+    print(json.dumps({
         "pid": os.getpid(),
         "ppid": os.getppid(),
         "pandas": "pandas" in sys.modules,
@@ -33,7 +34,7 @@ PROBE = textwrap.dedent(
         "cwd": os.getcwd(),
         "secret": os.environ.get("MLCICD_TEST_INSTRUCTOR_SECRET"),
         "home": os.environ["HOME"],
-    })
+    }))
     json.marker = 1
     """
 )
@@ -74,7 +75,7 @@ async def _run(code: str, preload: list[str], *, interrupt_after: float | None =
         kc.stop_channels()
         launcher = km.provisioner.process.pid if km.provisioner else None
         await km.shutdown_kernel(now=True)
-    seen = eval("".join(out)) if out and interrupt_after is None else {}  # noqa: S307 -- our dict
+    seen = json.loads("".join(out)) if out and interrupt_after is None else {}
     return {"seen": seen, "errors": errors, "sandbox": sandbox, "launcher": launcher}
 
 
