@@ -9,7 +9,24 @@ makes nbgrader start every grading kernel through :class:`SandboxedKernelManager
 * starts the kernel in a fresh working folder holding a copy of the assignment's files (not the
   notebooks), so a relative path such as ``../../gradebook.db`` never reaches the course;
 * and starts it through ``python -m mlcicd.course.sandbox``, which sets the limits below and then
-  replaces itself with the kernel.
+  replaces itself with the kernel -- or, with a warm template (below), has the kernel forked.
+
+Warm kernels (``c.SandboxedKernelManager.preload``, set in nbgrader_config.py; empty by default).
+Most of a kernel's start is importing the same modules for every submission. With a preload
+list, each grader process starts one *template* (:mod:`mlcicd.course.warm`) under the same
+environment rules as a kernel (scrubbed, its own HOME and TMPDIR), which imports those modules and
+then only forks. The launcher (``python -m mlcicd.course.sandbox --template SOCKET -- KERNEL...``)
+sends the template the kernel's command, environment, folder, limits and control group; the
+forked child joins the group, sets the limits (after the fork, so CPU time counts from zero),
+moves to the folder, takes the kernel's environment, re-seeds ``random`` and NumPy's global
+generator, and runs ipykernel in-process. The launcher stays the process jupyter_client sees: it
+passes on SIGINT and SIGTERM and exits with the kernel's status; when it is killed, the template
+kills its child. Isolation is unchanged: every kernel is a new process, the template never runs
+notebook code (a child's changes, even a crash, stay in the child: copy-on-write), and it holds
+nothing the kernel may not see. What changes for the student's code: the preloaded modules are
+already in ``sys.modules`` at the first cell, and all kernels of one grader share the template's
+string hash seed (``PYTHONHASHSEED``). If the template cannot fork (it died, its socket is gone,
+another Python is asked for), the launcher starts the kernel the plain way.
 
 The limits (environment variables of the grader, read when a kernel starts):
 
