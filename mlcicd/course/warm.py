@@ -212,6 +212,10 @@ class _Server:
                 os.close(self.wake_w)
                 assert isinstance(request, dict)
                 code = _child(request, fds)
+            except BaseException:  # on the kernel's stderr, as a plain kernel's start would
+                import traceback
+
+                traceback.print_exc()
             finally:
                 os._exit(code)
         for fd in fds:
