@@ -281,6 +281,7 @@ def _child(request: dict, fds: list[int]) -> int:
     os.environ.clear()
     os.environ.update(request["env"])
     tempfile.tempdir = None  # found again from the kernel's own TMPDIR
+    _forget_matplotlib_folders()
     random.seed()  # from os.urandom, as a fresh interpreter does
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed()
@@ -302,6 +303,21 @@ def _child(request: dict, fds: list[int]) -> int:
             with contextlib.suppress(Exception):
                 stream.flush()
     return code
+
+
+def _forget_matplotlib_folders() -> None:
+    """Make matplotlib find its config and cache folders again, from the kernel's environment.
+
+    matplotlib remembers them on first use (in the template, they are the template's); a kernel
+    must use its own, as a fresh one would, so no two kernels share a folder by default.
+    """
+    mpl = sys.modules.get("matplotlib")
+    for name in ("get_configdir", "get_cachedir"):
+        func = getattr(mpl, name, None)
+        names = getattr(getattr(func, "__code__", None), "co_freevars", ())
+        closure = getattr(func, "__closure__", None)
+        if "called" in names and closure:
+            closure[names.index("called")].cell_contents = False
 
 
 # --- the grader side -------------------------------------------------------------------------

@@ -22,10 +22,11 @@ from mlcicd.course.sandbox import SandboxedKernelManager
 pytestmark = pytest.mark.xdist_group("test_warm_kernels")
 
 ROOT = Path(__file__).resolve().parents[2]
-PRELOAD = ["ipykernel.kernelapp", "pandas"]
+PRELOAD = ["ipykernel.kernelapp", "pandas", "matplotlib"]
 PROBE = textwrap.dedent(
     """
     import json, os, sys
+    import matplotlib
     print(json.dumps({
         "pid": os.getpid(),
         "ppid": os.getppid(),
@@ -34,6 +35,7 @@ PROBE = textwrap.dedent(
         "cwd": os.getcwd(),
         "secret": os.environ.get("MLCICD_TEST_INSTRUCTOR_SECRET"),
         "home": os.environ["HOME"],
+        "mpl": [matplotlib.get_configdir(), matplotlib.get_cachedir()],
     }))
     json.marker = 1
     """
@@ -114,6 +116,7 @@ def test_each_kernel_is_a_fresh_fork_of_the_warm_template(templates, monkeypatch
     assert a["cwd"] == str(first["sandbox"] / "autograded" / "student" / "assignment")
     assert b["cwd"] == str(second["sandbox"] / "autograded" / "student" / "assignment")
     assert a["home"] == str(first["sandbox"] / "home")  # the kernel's own HOME, not the template's
+    assert b["mpl"] == [str(second["sandbox"] / "matplotlib")] * 2  # not the template's folder
     assert _gone(a["pid"]) and _gone(b["pid"])  # stopped with their launchers
 
 
