@@ -41,6 +41,46 @@ c.Execute.shutdown_kernel = "immediate"
 # Student code runs with limits (memory, CPU time, processes, file size), a scrubbed environment
 # and a private working folder: see mlcicd/course/sandbox.py (MLCICD_SANDBOX_* change the limits).
 c.Execute.kernel_manager_class = "mlcicd.course.sandbox.SandboxedKernelManager"
+# Every kernel is forked from a warm template process that has imported these modules once (and
+# never runs notebook code): each submission still gets a new process, without ~2 s of imports.
+# A module that fails to import is left to the kernel. `c.SandboxedKernelManager.preload = []`
+# turns it off. See mlcicd/course/warm.py and "Grading speed" in README.md.
+c.SandboxedKernelManager.preload = [
+    "ipykernel.kernelapp",
+    "IPython.terminal.interactiveshell",
+    "sqlite3",
+    "matplotlib_inline.backend_inline",
+    "numpy",
+    "pandas",
+    "scipy.stats",
+    "scipy.special",
+    "threadpoolctl",
+    "sklearn",
+    "sklearn.base",
+    "sklearn.compose",
+    "sklearn.datasets",
+    "sklearn.dummy",
+    "sklearn.ensemble",
+    "sklearn.exceptions",
+    "sklearn.impute",
+    "sklearn.linear_model",
+    "sklearn.metrics",
+    "sklearn.model_selection",
+    "sklearn.pipeline",
+    "sklearn.preprocessing",
+    "sklearn.tree",
+    "mlcicd.files",
+    "mlcicd.data",
+    "mlcicd.validation",
+    "mlcicd.training",
+    "mlcicd.evaluation",
+    "mlcicd.monitoring",
+    "mlcicd.slices",
+    "mlcicd.rollout",
+    "mlcicd.measure.growth",
+    "mlcicd.measure.software_ci",
+    "mlcicd.course.hidden",
+]
 
 # --- collecting submissions (nbgrader zip_collect) ----------------------------------------------
 # One archive per student named <student_id>.zip in downloaded/<assignment>/archive/; the

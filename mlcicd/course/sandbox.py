@@ -9,7 +9,24 @@ makes nbgrader start every grading kernel through :class:`SandboxedKernelManager
 * starts the kernel in a fresh working folder holding a copy of the assignment's files (not the
   notebooks), so a relative path such as ``../../gradebook.db`` never reaches the course;
 * and starts it through ``python -m mlcicd.course.sandbox``, which sets the limits below and then
-  replaces itself with the kernel.
+  replaces itself with the kernel -- or, with a warm template (below), has the kernel forked.
+
+Warm kernels (``c.SandboxedKernelManager.preload``, set in nbgrader_config.py; empty by default).
+Most of a kernel's start is importing the same modules for every submission. With a preload
+list, each grader process starts one *template* (:mod:`mlcicd.course.warm`) under the same
+environment rules as a kernel (scrubbed, its own HOME and TMPDIR), which imports those modules and
+then only forks. The launcher (``python -m mlcicd.course.sandbox --template SOCKET -- KERNEL...``)
+sends the template the kernel's command, environment, folder, limits and control group; the
+forked child joins the group, sets the limits (after the fork, so CPU time counts from zero),
+moves to the folder, takes the kernel's environment, re-seeds ``random`` and NumPy's global
+generator, and runs ipykernel in-process. The launcher stays the process jupyter_client sees: it
+passes on SIGINT and SIGTERM and exits with the kernel's status; when it is killed, the template
+kills its child. Isolation is unchanged: every kernel is a new process, the template never runs
+notebook code (a child's changes, even a crash, stay in the child: copy-on-write), and it holds
+nothing the kernel may not see. What changes for the student's code: the preloaded modules are
+already in ``sys.modules`` at the first cell, and all kernels of one grader share the template's
+string hash seed (``PYTHONHASHSEED``). If the template cannot fork (it died, its socket is gone,
+another Python is asked for), the launcher starts the kernel the plain way.
 
 The limits (environment variables of the grader, read when a kernel starts):
 
@@ -161,7 +178,7 @@ def _sandboxed_manager_class():
     import uuid
 
     from jupyter_client.manager import AsyncKernelManager
-    from traitlets import CaselessStrEnum, default
+    from traitlets import CaselessStrEnum, List, Unicode, default
 
     class SandboxedKernelManager(AsyncKernelManager):
         """An AsyncKernelManager whose kernels start inside the sandbox (see the module).
@@ -171,6 +188,12 @@ def _sandboxed_manager_class():
         """
 
         transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+        preload = List(
+            Unicode(),
+            config=True,
+            help="Modules a warm template imports once; each kernel is forked from it "
+            "(mlcicd.course.warm). Empty: every kernel starts a new interpreter.",
+        )
 
         @default("ip")
         def _ip_unique(self) -> str:
@@ -196,7 +219,22 @@ def _sandboxed_manager_class():
             )
             if self._cgroup is not None:
                 kw["env"]["MLCICD_SANDBOX_CGROUP"] = str(self._cgroup)
-            return [sys.executable, "-m", "mlcicd.course.sandbox", "--", *kernel_cmd], kw
+            launcher = [sys.executable, "-m", "mlcicd.course.sandbox"]
+            socket = self._template(kw["env"])
+            if socket:
+                launcher += ["--template", socket]
+            return [*launcher, "--", *kernel_cmd], kw
+
+        def _template(self, env: dict[str, str]) -> str | None:
+            if not self.preload:
+                return None
+            from mlcicd.course import warm
+
+            try:
+                return warm.template_socket(list(self.preload), env)
+            except Exception as exc:  # grading goes on with plain kernels
+                self.log.warning("warm kernel template not started: %s", exc)
+                return None
 
         async def _async_cleanup_resources(self, restart: bool = False) -> None:
             await super()._async_cleanup_resources(restart=restart)
@@ -239,8 +277,26 @@ def _set_limits(values: dict[str, int], *, processes: bool = True) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
+def enter_sandbox(values: dict[str, int], group: str) -> None:
+    """Put this process in the kernel's pids group (if any) and set its limits."""
+    if group:  # the grader made a pids group for this kernel: join it
+        (Path(group) / "cgroup.procs").write_text(str(os.getpid()))
+    elif os.geteuid() != 0:
+        # the process limit counts every process of this user: leave room for those running
+        values["MLCICD_SANDBOX_PROCESSES"] += _tasks_of_this_user()
+    _set_limits(values, processes=not group)
+
+
 def launch(argv: list[str]) -> None:
-    """``python -m mlcicd.course.sandbox -- KERNEL ARGV...``: limit this process, then exec the kernel."""
+    """``python -m mlcicd.course.sandbox [--template SOCKET] -- KERNEL ARGV...``: start the kernel.
+
+    With a template (see :mod:`mlcicd.course.warm`) the kernel is forked from it and this process
+    waits for it, passing on signals; otherwise, or when the template cannot fork, this process
+    limits itself and becomes the kernel.
+    """
+    template = ""
+    if argv[:1] == ["--template"] and len(argv) > 1:
+        template, argv = argv[1], argv[2:]
     if argv[:1] == ["--"]:
         argv = argv[1:]
     if not argv:
@@ -248,12 +304,16 @@ def launch(argv: list[str]) -> None:
         sys.exit(2)
     values = limits()
     group = os.environ.pop("MLCICD_SANDBOX_CGROUP", "")
-    if group:  # the grader made a pids group for this kernel: join it
-        (Path(group) / "cgroup.procs").write_text(str(os.getpid()))
-    elif os.geteuid() != 0:
-        # the process limit counts every process of this user: leave room for those running
-        values["MLCICD_SANDBOX_PROCESSES"] += _tasks_of_this_user()
-    _set_limits(values, processes=not group)
+    if template:
+        from mlcicd.course import warm
+
+        code = warm.run_forked(template, argv, dict(os.environ), os.getcwd(), values, group)
+        if code is not None:
+            if code < 0:  # killed by a signal: end the same way, as the kernel itself would
+                signal.signal(-code, signal.SIG_DFL)
+                os.kill(os.getpid(), -code)
+            sys.exit(code if code >= 0 else 1)
+    enter_sandbox(values, group)
     os.execvpe(argv[0], argv, os.environ)
 
 
