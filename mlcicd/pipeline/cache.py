@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -156,10 +157,21 @@ def source_of(ref: str) -> str:
     import importlib.util
 
     module, _, qualname = ref.partition(":")
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.origin or not qualname:
-        raise LookupError(f"{ref}: no such module or no qualified name")
-    with open(spec.origin, encoding="utf-8") as fh:
+    if not qualname:
+        raise LookupError(f"{ref}: expected 'package.module:qualname'")
+    path = getattr(sys.modules.get(module), "__file__", None)  # loaded already: its own file
+    if path is None:
+        try:
+            spec = importlib.util.find_spec(module)
+        except (ImportError, ValueError, AttributeError):
+            spec = None  # e.g. a parent package replaced in sys.modules
+        path = spec.origin if spec is not None else None
+    if not path or not path.endswith(".py"):  # no source file to read: import it after all
+        target: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            target = getattr(target, part)
+        return _source(target)
+    with open(path, encoding="utf-8") as fh:
         text = fh.read()
     body: list[ast.stmt] = ast.parse(text).body
     node: ast.stmt | None = None
@@ -174,7 +186,7 @@ def source_of(ref: str) -> str:
             None,
         )
         if node is None:
-            raise LookupError(f"{ref}: {part} is not defined in {spec.origin}")
+            raise LookupError(f"{ref}: {part} is not defined in {path}")
         body = node.body
     assert node is not None and node.end_lineno is not None
     decorators = getattr(node, "decorator_list", [])
