@@ -52,9 +52,12 @@ MISSING = "notebook missing"
 UNREADABLE = "could not be read"
 INTERNAL = "internal error"
 NOT_GRADED = (UNREADABLE, INTERNAL)
-# where a submission's seconds go (see mlcicd.course.grading.PHASES); bookkeeping is the rest:
-# nbgrader reading, sanitizing and saving the notebook, its gradebook writes, this worker's files
-PHASE_COLUMNS = ("kernel start", "given code", "answers", "tests", "kernel stop", "bookkeeping")
+# where a submission's seconds go: the phases of a notebook's execution, timed by
+# mlcicd.course.grading.ResilientExecute (which imports them from here: this module stays light),
+# and bookkeeping, the rest: nbgrader reading, sanitizing and saving the notebook, its gradebook
+# writes, this worker's files
+EXECUTION_PHASES = ("kernel start", "given code", "answers", "tests", "kernel stop")
+PHASE_COLUMNS = (*EXECUTION_PHASES, "bookkeeping")
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ class Outcome:
     detail: str = ""
     rows: dict | None = field(default=None, repr=False)
     autograded: dict[str, bytes] = field(default_factory=dict, repr=False)
-    # where the seconds went: PHASES of the notebooks' execution, and "bookkeeping" (the rest)
+    # where the seconds went: PHASE_COLUMNS, and "bookkeeping" (the rest)
     phases: dict[str, float] = field(default_factory=dict, repr=False)
 
     @property
@@ -290,9 +293,9 @@ def grade_submission(bundle: CourseBundle, job: Job) -> Outcome:
 
 def _phases(seconds: float) -> dict[str, float]:
     """Per phase, the seconds of the notebooks just executed here; the rest is bookkeeping."""
-    from mlcicd.course.grading import PHASES, take_execution_timings
+    from mlcicd.course.grading import take_execution_timings
 
-    spent = dict.fromkeys(PHASES, 0.0)
+    spent = dict.fromkeys(EXECUTION_PHASES, 0.0)
     for notebook in take_execution_timings():
         for phase, value in notebook.items():
             spent[phase] += value

@@ -33,6 +33,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.preprocessors import ClearHiddenTests, Execute, OverwriteCells
 
+from mlcicd.course.autograde import EXECUTION_PHASES as PHASES
 from mlcicd.course.hidden import count_calls  # noqa: F401 -- hidden tests written before it moved
 from mlcicd.errors import InputError
 from mlcicd.files import atomic_write_text
@@ -239,7 +240,6 @@ def _error_output(ename: str, evalue: str) -> NotebookNode:
 #: Where the seconds of each notebook executed in this process went (see ResilientExecute),
 #: oldest first; :func:`take_execution_timings` hands them over and forgets them.
 _TIMINGS: list[dict[str, float]] = []
-PHASES = ("kernel start", "given code", "answers", "tests", "kernel stop")
 
 
 def take_execution_timings() -> list[dict[str, float]]:

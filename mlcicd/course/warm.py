@@ -322,7 +322,7 @@ def _forget_matplotlib_folders() -> None:
 
 # --- the grader side -------------------------------------------------------------------------
 
-_templates: dict[tuple, object] = {}
+_templates: dict[tuple, _Template] = {}
 _starts: dict[tuple, int] = {}
 _starts_registered: list[int] = []
 _LOCK = threading.Lock()
@@ -363,7 +363,8 @@ class _Template:
         if not line.startswith("ready"):
             self.stop()
             return False
-        self.skipped = [name for name in line.split()[1:2] for name in name.split(",") if name]
+        words = line.split()  # "ready", then the modules that failed, comma-separated
+        self.skipped = words[1].split(",") if len(words) > 1 else []
         return True
 
     def alive(self) -> bool:
@@ -397,9 +398,9 @@ def template_socket(preload: list[str], env: dict[str, str]) -> str | None:
     key = (os.getpid(), tuple(preload), env.get("PYTHONPATH", ""))
     with _LOCK:
         template = _templates.get(key)
-        if isinstance(template, _Template) and template.alive():
+        if template is not None and template.alive():
             return template.socket
-        if isinstance(template, _Template):
+        if template is not None:
             template.stop()
             del _templates[key]
         if _starts.get(key, 0) >= MAX_STARTS:
@@ -419,20 +420,14 @@ def template_socket(preload: list[str], env: dict[str, str]) -> str | None:
 
 def template_pids() -> list[int]:
     """The process ids of this process's running templates."""
-    return [
-        t.process.pid
-        for key, t in _templates.items()
-        if key[0] == os.getpid() and isinstance(t, _Template) and t.alive()
-    ]
+    return [t.process.pid for key, t in _templates.items() if key[0] == os.getpid() and t.alive()]
 
 
 def stop_templates() -> None:
     """Stop this process's templates (and any kernel they still run)."""
     for key in [k for k in _templates if k[0] == os.getpid()]:
-        template = _templates.pop(key)
         _starts.pop(key, None)
-        if isinstance(template, _Template):
-            template.stop()
+        _templates.pop(key).stop()
 
 
 if __name__ == "__main__":
