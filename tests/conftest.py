@@ -16,6 +16,30 @@ def pytest_ignore_collect(collection_path, config):
     return True if collection_path.name == "conftest.py" else None
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Under ``--dist loadgroup`` (``make test``) the tests of one ``xdist_group`` share a worker,
+    so a lesson's notebook is executed once, not once per worker. pytest-xdist marks a grouped
+    test by a suffix on its node id; a pytest that drops the suffix (9.2 with xdist 3.8,
+    pytest-dev/pytest-xdist#1386) would spread the groups silently and double the run's time."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+            # raising here would crash the worker without a word; each such test fails instead
+            item.add_marker(pytest.mark.lost_xdist_group)
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("lost_xdist_group"):
+        pytest.fail(
+            "--dist loadgroup lost this test's xdist_group: this pytest and pytest-xdist do not "
+            "work together (pytest-dev/pytest-xdist#1386); install the versions pyproject.toml "
+            "allows",
+            pytrace=False,
+        )
+
+
 @pytest.fixture(scope="session")
 def jupyter_env(tmp_path_factory):
     """Point every Jupyter and IPython folder at a temporary one, so nothing lands in $HOME."""
