@@ -2,7 +2,8 @@
 
 Clones this repository (``git clone --local``, the committed tree) into a temporary folder and
 times, in that clone: creating ``.venv`` and installing the course's runtime dependencies (what
-``make course`` does first: ``make .venv/.installed-course``, uv when on PATH, else pip; package
+``make course`` does first: ``make .venv/.installed-course``, uv from PATH or put into .venv by pip,
+else pip; package
 downloads come from the installer's cache or index), then ``python -m mlcicd.course`` (every lesson,
 in parallel, one kernel per core; ``--ci`` parameters with ``--quick``), then the same command
 again with nothing changed. Figures: the unchanged re-run over the first run (goal <= 0.05) and
@@ -51,6 +52,7 @@ def run(quick: bool) -> list:
         venv_s, out, code = _timed(["make", ".venv/bin/python"], clone)
         install_s, install_out, install_code = _timed(["make", ".venv/.installed-course"], clone)
         installed = code == 0 and install_code == 0
+        how = "uv" if shutil.which("uv") or (clone / ".venv" / "bin" / "uv").exists() else "pip"
         python = str(clone / ".venv" / "bin" / "python") if installed else sys.executable
         env = {**os.environ, "PYTHONPATH": str(clone)}
         cmd = [python, "-m", "mlcicd.course", *(["--ci"] if quick else [])]
@@ -62,7 +64,6 @@ def run(quick: bool) -> list:
     setup = clone_s + (venv_s + install_s if installed else 0.0)
     total = setup + first_s
     per_lesson = ", ".join(f"{name[:2]} {s:.0f} s" for name, (_, s) in lessons.items())
-    how = "uv" if shutil.which("uv") else "pip"
     install_note = (
         f"venv {venv_s:.1f} s, install ({how}) {install_s:.1f} s"
         if installed

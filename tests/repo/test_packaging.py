@@ -86,4 +86,7 @@ def test_make_course_installs_only_the_runtime_and_test_installs_dev():
     dev = re.search(r"^\$\(STAMP\):.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
     # a course-only venv is upgraded to dev by make test: the dev stamp is its own file
     assert '-e ".[dev]"' in dev and "$(COURSE_STAMP)" in dev
-    assert "$(UV) pip install --quiet --python $(PY)" in makefile and "-m pip install" in makefile
+    # uv installs (from PATH, else put into .venv by pip); pip when that fails or INSTALLER=pip
+    assert '"$(UV)" pip install --quiet --python $(PY)' in makefile
+    assert "$(PY) -m pip install --quiet uv" in makefile
+    assert "$(PY) -m pip install --quiet $(1)" in makefile
