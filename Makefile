@@ -1,9 +1,11 @@
 # The two commands a newcomer runs: `make course` (run the course) and `make test` (run the tests).
 # Both bootstrap .venv when it is missing or older than pyproject.toml, and are quick when current.
 # `make course` installs only what the lessons need (the runtime dependencies); `make test` and
-# `make bench` add the dev extra, `make site` the site extra. uv installs (about 10 s for the dev
+# `make bench` add the dev extra, `make site` the site extra. uv installs (about 40 s for the dev
 # extra, against 100 s for pip): the one on PATH, else one pip puts into .venv first; pip installs
-# when that fails, or with INSTALLER=pip. Both resolve the same requirements in pyproject.toml.
+# when that fails, or with INSTALLER=pip. Both resolve the same requirements in pyproject.toml, and
+# both compile the bytecode at install time (uv only when asked): where PYTHONDONTWRITEBYTECODE is
+# set, as on some CI machines, every process would otherwise compile pandas and scikit-learn anew.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -11,7 +13,7 @@ INSTALLER ?= uv
 UV     := $(or $(shell command -v uv 2>/dev/null),$(VENV)/bin/uv)
 # $(call install,REQUIREMENT): uv when it is there (and wanted), pip otherwise
 ifeq ($(INSTALLER),uv)
-install = if [ -x "$(UV)" ]; then "$(UV)" pip install --quiet --python $(PY) $(1); \
+install = if [ -x "$(UV)" ]; then "$(UV)" pip install --quiet --compile-bytecode --python $(PY) $(1); \
 	else $(PY) -m pip install --quiet $(1); fi
 else
 install = $(PY) -m pip install --quiet $(1)

@@ -87,6 +87,7 @@ def test_make_course_installs_only_the_runtime_and_test_installs_dev():
     # a course-only venv is upgraded to dev by make test: the dev stamp is its own file
     assert '-e ".[dev]"' in dev and "$(COURSE_STAMP)" in dev
     # uv installs (from PATH, else put into .venv by pip); pip when that fails or INSTALLER=pip
-    assert '"$(UV)" pip install --quiet --python $(PY)' in makefile
+    # uv, unlike pip, leaves the bytecode to the first import, which PYTHONDONTWRITEBYTECODE stops
+    assert '"$(UV)" pip install --quiet --compile-bytecode --python $(PY)' in makefile
     assert "$(PY) -m pip install --quiet uv" in makefile
     assert "$(PY) -m pip install --quiet $(1)" in makefile
