@@ -70,6 +70,20 @@ DEFAULT_TOLERANCE = 0.01  # how far below production a candidate may be (a fract
 AVERAGED = {"precision", "recall", "f1"}
 
 
+def estimator_of(model: Any, name: str = "model") -> Any:
+    """The fitted scikit-learn estimator ``model`` stands for: a
+    :class:`~mlcicd.training.TrainedModel` gives its ``.model``; an object that cannot predict is
+    refused with an :class:`InputError` naming ``name``."""
+    if hasattr(model, "spec") and hasattr(model, "metadata") and hasattr(model, "model"):
+        model = model.model
+    if not callable(getattr(model, "predict", None)):
+        raise InputError(
+            f"{name}: expected a fitted scikit-learn model or a TrainedModel, "
+            f"got {type(model).__name__}"
+        )
+    return model
+
+
 def task_of(model: Any) -> str:
     """``"regression"`` for a scikit-learn regressor (also inside a pipeline), else
     ``"classification"``."""
@@ -135,6 +149,7 @@ def evaluate_model(model: Any, df: pd.DataFrame, target: str) -> dict[str, Any]:
     one-vs-rest and ``averaging`` is ``"macro"``. ``roc_auc`` is None when the model has no
     ``predict_proba`` or the labels hold a single class.
     """
+    model = estimator_of(model)
     task = task_of(model)
     X = _features(model, df, target)
     y = _labels(df, target, task)
@@ -459,8 +474,13 @@ def validate_model(
     (``DEFAULT_THRESHOLDS`` or ``DEFAULT_REGRESSION_THRESHOLDS``). With a production
     classifier, the two are also compared row by row (exact McNemar at level ``alpha``, in
     ``decision.comparison``); see :func:`quality_gate` for what ``require_significance``
-    changes.
+    changes. Each model may be the estimator or the :class:`~mlcicd.training.TrainedModel`.
     """
+    model = estimator_of(model)
+    if production_model is not None:
+        production_model = estimator_of(production_model, "production_model")
+    if baseline_model is not None:
+        baseline_model = estimator_of(baseline_model, "baseline_model")
     task = task_of(model)
     limits = _check_thresholds(
         default_thresholds(task) if thresholds is None else thresholds, tolerance

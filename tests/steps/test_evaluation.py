@@ -70,6 +70,22 @@ def test_evaluate_model_matches_scikit_learn(data, lr):
     assert tuple(k for k in metrics if k != "n_rows") == METRICS
 
 
+def test_a_trained_model_is_taken_for_its_estimator_and_a_non_model_is_refused(data, lr, stump):
+    train, holdout = data
+    trained = train_model(train, "target", ModelSpec("logistic_regression"))
+    assert evaluate_model(trained, holdout, "target") == evaluate_model(lr, holdout, "target")
+    wrapped = validate_model(trained, holdout, "target", production_model=stump)
+    assert (
+        wrapped.to_dict() == validate_model(lr, holdout, "target", production_model=stump).to_dict()
+    )
+    with pytest.raises(
+        InputError, match=r"^model: expected a fitted scikit-learn model .* got dict"
+    ):
+        evaluate_model({}, holdout, "target")
+    with pytest.raises(InputError, match=r"^production_model: .* got str"):
+        validate_model(lr, holdout, "target", production_model="v1")
+
+
 def test_roc_auc_is_none_without_predict_proba(data):
     train, holdout = data
     model = Perceptron(random_state=0).fit(train.drop(columns="target"), train["target"])
