@@ -63,10 +63,21 @@ def lesson_notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
     return sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
 
 
+def _course_metadata(notebook: Path) -> dict:
+    meta = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
+    return dict(meta.get("mlcicd", {}))
+
+
 def ci_parameters(notebook: Path) -> dict:
     """The small parameters CI passes to ``notebook`` (from its metadata)."""
-    meta = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
-    return dict(meta.get("mlcicd", {}).get("ci_parameters", {}))
+    return dict(_course_metadata(notebook).get("ci_parameters", {}))
+
+
+def starts_first(notebook: Path) -> bool:
+    """True for a lesson whose metadata says ``"starts_first": true``: one much longer than the
+    others (lesson 8 runs its workflow as some 40 command-line processes), which the course
+    starts before the rest so that the others run beside it instead of after it."""
+    return _course_metadata(notebook).get("starts_first") is True
 
 
 def _ipc_kernel_manager():
@@ -291,7 +302,8 @@ def run_course(
     library: Path = LIBRARY,
     progress: Progress | None = None,
 ) -> list[NotebookRun]:
-    """Run ``notebooks`` (``jobs`` at a time), reusing unchanged ones; runs in the given order."""
+    """Run ``notebooks`` (``jobs`` at a time), reusing unchanged ones; returns the runs in the
+    given order. Lessons marked :func:`starts_first` start first, the others in the given order."""
     digest = library_fingerprint(library)
     keys = {nb: cache_key(nb, _params(nb, build, ci), digest) for nb in notebooks}
     runs: dict[Path, NotebookRun] = {}
@@ -302,6 +314,7 @@ def run_course(
         else:
             todo.append(nb)
     if todo:
+        todo.sort(key=lambda nb: not starts_first(nb))  # stable: the rest keep their order
         workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = {

@@ -6,6 +6,7 @@ import json
 
 import nbformat
 
+from mlcicd.course import run as course_run
 from mlcicd.course.run import ci_parameters, lesson_notebooks, main, run_notebook
 
 
@@ -113,6 +114,25 @@ def test_parallel_runs_keep_reading_order_and_results(tmp_path, jupyter_env):
         {"n": 2, "tag": "b"},
         {"n": 3, "tag": "c"},
     ]
+
+
+def test_a_lesson_marked_starts_first_starts_first_and_the_table_keeps_reading_order(
+    tmp_path, monkeypatch
+):
+    nbs = _lessons(tmp_path / "nb")
+    marked = nbformat.read(str(nbs[2]), as_version=4)
+    marked.metadata["mlcicd"]["starts_first"] = True
+    nbformat.write(marked, str(nbs[2]))
+    started = []
+
+    def record(nb, build, **_):
+        started.append(nb.name)
+        return course_run.NotebookRun(nb.name, "ok", 0.0, build / nb.name)
+
+    monkeypatch.setattr(course_run, "run_notebook", record)
+    runs = run_course(nbs, tmp_path / "build", ci=True, jobs=1, library=_library(tmp_path / "lib"))
+    assert started == [nbs[2].name, nbs[0].name, nbs[1].name]
+    assert [r.notebook for r in runs] == [nb.name for nb in nbs]
 
 
 def test_cache_reruns_only_what_changed(tmp_path, jupyter_env):
