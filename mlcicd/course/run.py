@@ -75,8 +75,9 @@ def ci_parameters(notebook: Path) -> dict:
 
 def starts_first(notebook: Path) -> bool:
     """True for a lesson whose metadata says ``"starts_first": true``: one much longer than the
-    others (lesson 8 runs its workflow as some 40 command-line processes), which the course
-    starts before the rest so that the others run beside it instead of after it."""
+    others (lesson 6 with its full-size sweep, lesson 8 with its workflow of some 40
+    command-line processes), which the course starts before the rest so that the others run
+    beside it instead of after it."""
     return _course_metadata(notebook).get("starts_first") is True
 
 
