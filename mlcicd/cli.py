@@ -30,8 +30,9 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from mlcicd.errors import EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_OK, InputError, MlcicdError
 
@@ -124,30 +125,6 @@ def _validate_data(args: argparse.Namespace) -> _Result:
     return _Result(EXIT_OK if report.valid else EXIT_CHECK_FAILED, report.to_dict(), text)
 
 
-def _train_key(args: argparse.Namespace) -> str | None:
-    """The run cache's key of ``train``, from what the command was given: the training code, the
-    bytes of ``--data`` and ``--schema``, and every option that shapes the model. Read without
-    pandas or scikit-learn, so a hit costs neither import; ``None`` when a file cannot be read
-    (the run then reports it)."""
-    from mlcicd.pipeline.cache import Fingerprints, canonical_fingerprint, stage_key
-
-    inputs = _input_fingerprints({"data": args.data, "schema": args.schema})
-    if inputs is None:
-        return None
-    params = {
-        "target": args.target,
-        "model": args.model,
-        "param": list(args.param),
-        "task": args.task,
-        "seed": args.seed,
-    }
-    fps = Fingerprints()
-    code = "|".join(
-        fps.code_version(ref) for ref in ("mlcicd.cli:_train", "mlcicd.training:train_model")
-    )
-    return stage_key("cli:train", code, inputs, canonical_fingerprint(params))
-
-
 def _training_data(args: argparse.Namespace, schema):
     """``--data`` read, with the ``--target`` column and no column the ``--schema`` lacks."""
     from mlcicd.files import read_csv
@@ -163,41 +140,26 @@ def _training_data(args: argparse.Namespace, schema):
 
 
 def cmd_train(args: argparse.Namespace) -> _Result:
-    from mlcicd.files import atomic_write
-
-    cache = _open_cache(args)
-    key = _train_key(args) if cache is not None else None
-    hit, stored = False, None
-    if key is not None:
-        hit, stored = cache.get(key)
-    if hit:  # the model file's bytes and metadata, as the run that stored them wrote them
-        data, meta = cast(tuple[bytes, dict[str, Any]], stored)
-        atomic_write(args.output, lambda tmp: tmp.write_bytes(data))
-    else:
-        data, meta = _train(args)
-        if key is not None:
-            cache.put(key, (data, meta))
-    payload = {
-        "model": str(args.output),
-        "task": meta["task"],
-        "model_name": meta["model_name"],
-        "params": meta["params"],
-        "n_rows": meta["n_rows"],
-        "data_fingerprint": meta["data_fingerprint"],
-        "training_seconds": meta["training_seconds"],
-        "cache": _cache_payload(cache),
+    params = {
+        "target": args.target,
+        "model": args.model,
+        "param": list(args.param),
+        "task": args.task,
+        "seed": args.seed,
     }
-    text = (
-        f"trained {meta['model_name']} ({meta['task']}) on {meta['n_rows']} rows in "
-        f"{meta['training_seconds']:.3f} s -> {args.output}"
+    return _cached_run(
+        args,
+        "cli:train",
+        ["mlcicd.cli:_train", "mlcicd.training:train_model"],
+        {"data": args.data, "schema": args.schema},
+        params,
+        lambda: _train(args),
+        writes={"model": args.output},
     )
-    if cache is not None and cache.hits:
-        text = f"from the run cache ({cache.root}): " + text
-    return _Result(EXIT_OK, payload, text)
 
 
-def _train(args: argparse.Namespace) -> tuple[bytes, dict[str, Any]]:
-    """Check the options and the data, train, and write ``--out``: (the file's bytes, metadata)."""
+def _train(args: argparse.Namespace) -> tuple[_Result, dict[str, Any]]:
+    """Check the options and the data and train: the result, and the model file's bytes."""
     from mlcicd.training import (
         DEFAULT_MODEL,
         ModelSpec,
@@ -205,7 +167,6 @@ def _train(args: argparse.Namespace) -> tuple[bytes, dict[str, Any]]:
         resolve_task,
         serialize_model,
         train_model,
-        write_model_bytes,
     )
 
     params = dict(parse_param(p) for p in args.param)
@@ -225,9 +186,21 @@ def _train(args: argparse.Namespace) -> tuple[bytes, dict[str, Any]]:
         trained = train_model(df, args.target, spec, seed=args.seed, schema=schema, task=task)
     except InputError as exc:
         raise InputError(f"{args.data}: {exc.message}") from None
-    data = serialize_model(trained)
-    write_model_bytes(data, args.output)
-    return data, dict(trained.metadata)
+    meta = trained.metadata
+    payload = {
+        "model": str(args.output),
+        "task": meta["task"],
+        "model_name": meta["model_name"],
+        "params": meta["params"],
+        "n_rows": meta["n_rows"],
+        "data_fingerprint": meta["data_fingerprint"],
+        "training_seconds": meta["training_seconds"],
+    }
+    text = (
+        f"trained {meta['model_name']} ({meta['task']}) on {meta['n_rows']} rows in "
+        f"{meta['training_seconds']:.3f} s -> {args.output}"
+    )
+    return _Result(EXIT_OK, payload, text), {"model": serialize_model(trained)}
 
 
 def _first_that_builds(spec: Any, seed: int, tasks: list[str]) -> None:
@@ -530,16 +503,22 @@ def _cached_run(
     compute: Any,
     writes: dict[str, Any] | None = None,
 ) -> _Result:
-    """Run ``compute`` (giving the result and the JSON files it writes) through the run cache.
+    """Run ``compute`` (giving the result and the files it writes: JSON values, or bytes) through
+    the run cache, then write those files to the paths in ``writes``.
 
-    The key holds the stage's code (the sources of the functions named in ``code``, read without
-    importing them, so a hit loads neither pandas nor scikit-learn), the sha256 of each input file (a
-    ``("fp", text)`` input is a fingerprint already) and ``params``. A hit gives back the same exit
-    code, payload, text and written files as the run that stored it; an input that cannot be
+    The key holds the stage's code (the sources of the functions named in ``code`` and of this
+    one, read without importing them, so a hit loads neither pandas nor scikit-learn), the sha256
+    of each input file (a ``("fp", text)`` input is a fingerprint already) and ``params``; not
+    the files' names. A hit gives back the same exit code, payload, text and written files as the
+    run that stored it, with that run's file names replaced by this run's. An input that cannot be
     fingerprinted (missing file) runs uncached, so ``compute`` reports the error.
     """
-    from mlcicd.files import atomic_write_json
+    from mlcicd.files import atomic_write, atomic_write_json
 
+    writes = writes or {}
+    names = {
+        k: str(v) for k, v in {**inputs, **writes}.items() if isinstance(v, (str, os.PathLike))
+    }
     cache = _open_cache(args)
     key, hit = None, False
     if cache is not None:
@@ -548,24 +527,46 @@ def _cached_run(
             from mlcicd.pipeline.cache import Fingerprints, canonical_fingerprint, stage_key
 
             f = Fingerprints()
-            version = "|".join(f.code_version(func) for func in code)
+            version = "|".join(f.code_version(ref) for ref in ["mlcicd.cli:_cached_run", *code])
             key = stage_key(stage, version, fps, canonical_fingerprint(params))
             hit, stored = cache.get(key)
     if hit:
-        result_code, payload, text, files = stored
-        result = _Result(result_code, payload, text)
+        result_code, payload, text, files, stored_names = stored
+        renamed = {old: names[k] for k, old in stored_names.items() if names.get(k, old) != old}
+        result = _Result(result_code, _renamed(payload, renamed), _renamed(text, renamed))
     else:
         result, files = compute()
         if key is not None:
-            cache.put(key, (result.code, result.payload, result.text, files))
-    for name, path in (writes or {}).items():
-        atomic_write_json(path, files[name])
+            cache.put(key, (result.code, result.payload, result.text, files, names))
+    for name, path in writes.items():
+        value = files[name]
+        if isinstance(value, bytes):
+            atomic_write(path, partial(Path.write_bytes, data=value))
+        else:
+            atomic_write_json(path, value)
     payload = dict(result.payload)
     payload["cache"] = _cache_payload(cache)
     text = result.text
     if cache is not None and cache.hits:
         text = f"from the run cache ({cache.root}): " + text
     return _Result(result.code, payload, text)
+
+
+def _renamed(value: Any, renamed: dict[str, str]) -> Any:
+    """``value`` (text, or a payload) naming this run's files where the stored run named its own:
+    a payload's strings that are a stored name, and each stored name inside a text."""
+    if not renamed:
+        return value
+    if isinstance(value, dict):
+        return {k: _renamed(v, renamed) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v, renamed) for v in value]
+    if isinstance(value, str):
+        if value in renamed:
+            return renamed[value]
+        for old in sorted(renamed, key=len, reverse=True):
+            value = value.replace(old, renamed[old])
+    return value
 
 
 def _input_fingerprints(inputs: dict[str, Any]) -> dict[str, str] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -450,6 +451,23 @@ def test_train_uses_the_cache_and_writes_the_same_model(csvs, tmp_path, capsys):
     assert code == 0 and other["cache"]["misses"] == 1  # another parameter: another key
     code, out, _ = run(capsys, *argv, "-o", tmp_path / "d.skops")
     assert code == 0 and out.startswith(f"from the run cache ({tmp_path / 'c'}): trained")
+
+
+def test_a_hit_names_the_files_of_this_run_not_of_the_run_that_stored_it(csvs, tmp_path, capsys):
+    cache = ["--cache", tmp_path / "c"]
+    schema = ["infer-schema", csvs / "train.csv", "--target", "target", *cache]
+    run(capsys, *schema, "-o", tmp_path / "s1.json")
+    code, out, _ = run(capsys, *schema, "-o", tmp_path / "s2.json")
+    assert code == 0 and out.startswith("from the run cache")
+    assert str(tmp_path / "s2.json") in out and "s1.json" not in out
+    code, hit, _ = run_json(capsys, *schema, "-o", tmp_path / "s3.json")
+    assert hit["cache"]["hits"] == 1 and hit["schema"] == str(tmp_path / "s3.json")
+    assert (tmp_path / "s3.json").read_bytes() == (tmp_path / "s1.json").read_bytes()
+    shutil.copy(tmp_path / "s1.json", tmp_path / "copy.json")  # an input under another name
+    validate = ["validate-data", csvs / "holdout.csv", *cache, "--schema"]
+    run(capsys, *validate, tmp_path / "s1.json")
+    code, hit, _ = run_json(capsys, *validate, tmp_path / "copy.json")
+    assert hit["cache"]["hits"] == 1 and "s1.json" not in json.dumps(hit)
 
 
 def test_a_corrupt_entry_is_reported_on_stderr_and_rewritten(csvs, tmp_path, capsys):
